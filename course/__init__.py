@@ -1,0 +1,1 @@
+"""Authoring tools: masters -> stamped masters, student notebooks, solution modules, book pages."""
