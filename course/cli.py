@@ -28,16 +28,29 @@ def cmd_generate(args) -> int:
 
 
 def cmd_check(args) -> int:
-    """Fail when a master needs `make sync` or a generated file needs `make generate`."""
+    """Fail when a master needs `make sync`, a generated file needs `make generate`, or a
+    student notebook holds anything of a solution or of the grader."""
     from .generate import stale_files
     from .sync import sync_all
     problems = [f"{p.relative_to(paths.ROOT)} (run `make sync`)" for p in sync_all(check_only=True)]
     problems += [f"{name} (run `make generate`)" for name in stale_files()]
+    problems += student_leaks()
     for problem in problems:
-        print(f"stale: {problem}", file=sys.stderr)
+        print(f"problem: {problem}", file=sys.stderr)
     if not problems:
         print("Masters and generated files are fresh.")
     return 1 if problems else 0
+
+
+def student_leaks() -> list[str]:
+    from .leaks import leaks
+    problems = []
+    for master in paths.masters():
+        student = paths.STUDENTS / master.name
+        if student.exists():
+            problems += [f"{student.relative_to(paths.ROOT)} leaks {what}"
+                         for what in leaks(student.read_text(), master)]
+    return problems
 
 
 def cmd_book(args) -> int:

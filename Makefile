@@ -1,0 +1,46 @@
+# One entry point for every task. `make help` lists them.
+# The venv lives in .venv unless VENV is set (CI keeps one per requirements hash in a cache).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help setup sync generate check book book-no-solutions grade test test-fast clean
+
+help:  ## list the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
+
+setup: $(INSTALLED)  ## create the virtual environment with every pinned dependency
+
+$(INSTALLED): requirements.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+sync: setup  ## stamp setup cells and nbgrader metadata into the masters (book/*.ipynb)
+	$(PY) -m course sync
+
+generate: sync  ## regenerate student notebooks (students/) and solution modules (solutions/)
+	$(PY) -m course generate
+
+check: setup  ## fail if a master or a generated file is stale
+	$(PY) -m course check
+
+book: setup  ## execute every chapter and build the HTML book in _build/full
+	$(PY) -m course book --edition full
+
+book-no-solutions: setup  ## build the edition without solutions (for a graded term)
+	$(PY) -m course book --edition no-solutions
+
+grade: setup  ## grade submissions: make grade CHAPTER=01 SUBMISSIONS="a.ipynb b.ipynb" [OUT=grades]
+	$(PY) -m course grade $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades)
+
+test: setup  ## run the whole test suite (builds, grading, notebook execution)
+	$(PY) -m pytest
+
+test-fast: setup  ## the tests that take seconds, not minutes
+	$(PY) -m pytest -m "not slow"
+
+clean:  ## remove build outputs (keeps the venv)
+	rm -rf _build grades

@@ -1,0 +1,84 @@
+"""The master format: lint errors for every marker mistake, fresh generated files, no leaks."""
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from course import paths
+from course.cli import main as cli_main
+from course.leaks import leaks
+from course.master import MasterError, parse_cells, read_master
+from course.sync import setup_sections, sync_notebook
+
+GOOD_EXERCISE = "#| exercise f\ndef f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+GOOD_CHECK = ("#| check f_works points=1\nassert f(1) == 1, 'f(1) should be 1'\n"
+              "### BEGIN HIDDEN TESTS\nassert f(2) == 2, 'f(2) should be 2'\n### END HIDDEN TESTS\n")
+
+
+def lint(*sources):
+    cells = [new_markdown_cell(s[4:]) if s.startswith("md: ") else new_code_cell(s) for s in sources]
+    return parse_cells(new_notebook(cells=cells), "test.ipynb")
+
+
+def test_a_well_formed_master_parses():
+    cells = lint(GOOD_EXERCISE, GOOD_CHECK, "md: <!-- #| think why points=2 -->\nWhy?\n"
+                 "### BEGIN SOLUTION\nBecause.\n### END SOLUTION")
+    assert [(c.role, c.ident, c.points) for c in cells] == [
+        ("exercise", "f", None), ("check", "f_works", 1.0), ("think", "why", 2.0)]
+
+
+@pytest.mark.parametrize("sources, message", [
+    (["def f():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION"], "only belongs in exercise"),
+    (["#| exercise f\ndef f():\n    ### BEGIN SOLUTION\n    pass"], "never closed"),
+    (["#| exercise f\ndef f():\n    pass"], "needs a '### BEGIN SOLUTION'"),
+    (["#| exercise f\ndef f():\n    ### END SOLUTION\n    pass"], "without"),
+    (["#| exercise f\ndef f():\n    x = 1  ### BEGIN SOLUTION\n    ### END SOLUTION"], "alone on a line"),
+    (["#| exercise f\nprint(1)\n### BEGIN SOLUTION\n### END SOLUTION"], "definitions only"),
+    (["#| check t points=1\nf(1) == 1\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS"], "bare expression"),
+    (["#| check t\nassert True\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS"], "positive points"),
+    (["#| check t points=1\nassert True"], "BEGIN HIDDEN TESTS"),
+    (["x = 1\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS"], "only belongs in check"),
+    (["#| exercies f\ndef f(): pass"], "unknown directive"),
+    ([GOOD_EXERCISE, GOOD_EXERCISE], "used twice"),
+    (["#| exercise f\ndef f(:\n    ### BEGIN SOLUTION\n    ### END SOLUTION"], "test.ipynb, cell 0"),
+])
+def test_marker_mistakes_are_errors(sources, message):
+    with pytest.raises(MasterError, match=message):
+        lint(*sources)
+
+
+def test_outputs_in_a_master_are_errors():
+    cell = new_code_cell("x = 1", outputs=[nbformat.v4.new_output("stream", text="1")])
+    with pytest.raises(MasterError, match="no outputs"):
+        parse_cells(new_notebook(cells=[cell]), "test.ipynb")
+
+
+def test_sync_writes_nbgrader_metadata_and_stamps_setup():
+    nb = new_notebook(cells=[new_code_cell("#| setup seed\nold text"), new_code_cell(GOOD_EXERCISE),
+                             new_code_cell(GOOD_CHECK)])
+    synced = sync_notebook(nb, "test.ipynb", setup_sections())
+    assert synced.cells[0].source == "#| setup seed\n" + setup_sections()["seed"]
+    assert synced.cells[1].metadata.nbgrader == {
+        "grade_id": "f", "schema_version": 3, "grade": False, "solution": True, "locked": False}
+    assert synced.cells[2].metadata.nbgrader["points"] == 1.0
+    assert synced.cells[2].metadata.nbgrader["locked"] is True
+    assert sync_notebook(synced, "test.ipynb", setup_sections()) == synced  # idempotent
+
+
+def test_every_master_has_the_setup_cells_and_no_outputs():
+    for master in paths.masters():
+        cells = parse_cells(read_master(master), master.name)
+        assert {c.ident for c in cells if c.role == "setup"} >= {"imports", "seed", "device"}, master
+
+
+def test_generated_files_are_fresh_and_leak_nothing(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["check"])
+    assert exit_info.value.code == 0, capsys.readouterr().err
+
+
+def test_leak_check_finds_a_planted_solution_and_hidden_test():
+    master = paths.masters()[0]
+    text = (paths.STUDENTS / master.name).read_text()
+    assert leaks(text, master) == []
+    assert leaks(text + "\n    b = -x_train[:-1]\n", master)
+    assert leaks(text + "from autograder.hidden import check", master)
