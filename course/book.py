@@ -197,7 +197,7 @@ def readable_text(path: Path) -> str:
     return raw
 
 
-def leaks(folder: Path, forbidden: set[str]) -> list[str]:
+def files_containing(folder: Path, forbidden: set[str]) -> list[str]:
     """'file: text' for every forbidden text found in any file under ``folder``."""
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -212,7 +212,7 @@ def check_no_leaks(out: Path, edition: str) -> None:
     if edition == "no-solutions":
         for master in paths.masters():
             forbidden |= solution_lines(master)
-    found = leaks(out, forbidden)
+    found = files_containing(out, forbidden)
     if found:
         raise BookError(f"the {edition} book leaks what it must not show:\n  " + "\n  ".join(found[:20]))
 

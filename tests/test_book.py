@@ -119,7 +119,7 @@ def test_leak_scan_sees_through_highlighting(tmp_path):
                                         '<span class="o">-</span><span class="n">x_train</span>'
                                         '<span class="p">[:</span><span class="o">-</span>'
                                         '<span class="mi">1</span><span class="p">]</span>')
-    assert book.leaks(tmp_path, {"b = -x_train[:-1]"}) == ["page.html: 'b = -x_train[:-1]'"]
+    assert book.files_containing(tmp_path, {"b = -x_train[:-1]"}) == ["page.html: 'b = -x_train[:-1]'"]
 
 
 def test_a_sphinx_warning_fails_the_build(full_html, tmp_path):
