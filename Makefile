@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# CHAPTERS=spiral_split (slugs or numbers) limits sync, generate, check and book to those chapters.
+export CHAPTERS
 
 .PHONY: help setup sync generate check book book-no-solutions grade test test-fast clean
 

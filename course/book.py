@@ -142,6 +142,15 @@ def staged_config(edition: str, sphinx: dict) -> str:
         yaml.safe_dump(config, sort_keys=False)
 
 
+def staged_toc(pages: dict) -> str:
+    """_toc.yml, less the chapters not built this time (when $CHAPTERS picks a subset)."""
+    toc = yaml.safe_load(paths.BOOK_TOC.read_text())
+    built = {f"{paths.BOOK.name}/{Path(name).stem}" for name in pages}
+    toc["chapters"] = [c for c in toc.get("chapters", []) if c["file"] in built]
+    return "# Staged by course/book.py from _toc.yml: edit that file.\n" + \
+        yaml.safe_dump(toc, sort_keys=False)
+
+
 def stage(edition: str, pages: dict) -> Path:
     """Write the book's sources for one edition into a fresh _build/src-<edition>/."""
     src = paths.BUILD / f"src-{edition}"
@@ -150,7 +159,7 @@ def stage(edition: str, pages: dict) -> Path:
     book.mkdir(parents=True)
     sphinx = assets.stage(src)
     (src / paths.BOOK_CONFIG.name).write_text(staged_config(edition, sphinx))
-    shutil.copyfile(paths.BOOK_TOC, src / paths.BOOK_TOC.name)
+    (src / paths.BOOK_TOC.name).write_text(staged_toc(pages))
     shutil.copyfile(paths.BOOK_INTRO, book / paths.BOOK_INTRO.name)
     shutil.copytree(paths.BOOK_STATIC, book / paths.BOOK_STATIC.name)
     for name, page in pages.items():

@@ -1,4 +1,6 @@
 """Where everything lives; every module asks here instead of building paths itself."""
+import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,15 +18,33 @@ BOOK_STATIC = BOOK / "_static"        # images the pages use (the Colab badge)
 REQUIREMENTS = ROOT / "requirements.txt"
 
 
-def masters() -> list[Path]:
-    """The chapter masters in book order (their file names start with the chapter number)."""
+def all_masters() -> list[Path]:
+    """Every chapter master in book order (their file names start with the chapter number)."""
     return sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
 
 
-def master_for(chapter: str) -> Path:
+def chapter_subset() -> list[str]:
+    """The chapters named in $CHAPTERS (slugs or numbers, comma or space separated), if any.
+
+    Authors set it to work on one chapter while another is half-written:
+    ``make sync generate book CHAPTERS=spiral_split``."""
+    return [c for c in re.split(r"[,\s]+", os.environ.get("CHAPTERS", "")) if c]
+
+
+def masters() -> list[Path]:
+    """The masters every task works on: all of them, or the subset named in $CHAPTERS."""
+    subset = chapter_subset()
+    if not subset:
+        return all_masters()
+    chosen = {master_for(c, all_masters()) for c in subset}
+    return [m for m in all_masters() if m in chosen]
+
+
+def master_for(chapter: str, candidates: list[Path] | None = None) -> Path:
     """Find a master by slug ('relu_approximation'), stem ('01_relu_approximation') or number."""
-    for path in masters():
+    candidates = all_masters() if candidates is None else candidates
+    for path in candidates:
         if chapter in (path.stem, path.stem.split("_", 1)[1], path.stem.split("_", 1)[0], str(path)):
             return path
-    names = ", ".join(p.stem.split("_", 1)[1] for p in masters())
+    names = ", ".join(p.stem.split("_", 1)[1] for p in candidates)
     raise SystemExit(f"No chapter {chapter!r}. Chapters: {names}.")
