@@ -31,7 +31,7 @@ import yaml
 
 from . import assets, paths
 from .master import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION
-from .leaks import solution_lines
+from .leaks import course_solution_lines
 from .pages import EDITIONS, page_for, strip_solutions
 
 EXEC_CACHE = paths.BUILD / "exec-cache"
@@ -219,8 +219,7 @@ def check_no_leaks(out: Path, edition: str) -> None:
     """No test markers in any edition; no solution line at all in the no-solutions one."""
     forbidden = {BEGIN_HIDDEN, END_HIDDEN, BEGIN_SOLUTION, END_SOLUTION}
     if edition == "no-solutions":
-        for master in paths.masters():
-            forbidden |= solution_lines(master)
+        forbidden |= course_solution_lines(paths.all_masters())
     found = files_containing(out, forbidden)
     if found:
         raise BookError(f"the {edition} book leaks what it must not show:\n  " + "\n  ".join(found[:20]))

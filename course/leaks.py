@@ -9,12 +9,8 @@ from .master import BEGIN_HIDDEN, BEGIN_SOLUTION, END_SOLUTION, read_master
 FORBIDDEN = [BEGIN_HIDDEN, "HIDDEN TESTS", "autograder", re.compile(r"\bsolutions\b(?!\s+folded)")]
 
 
-def solution_lines(master: Path, min_length: int = 8) -> set[str]:
-    """Lines found only inside the master's solution regions: none may reach a student.
-
-    Lines that also appear elsewhere in the master (given code, prose) are not secret, and very
-    short ones (``pass``, ``x = 0``) would match by chance, so both are left out.
-    """
+def split_lines(master: Path) -> tuple[set[str], set[str]]:
+    """(lines inside the master's solution regions, lines outside them), stripped."""
     inside, secret, public = False, set(), set()
     for node in read_master(master).cells:
         for line in node.source.splitlines():
@@ -23,6 +19,29 @@ def solution_lines(master: Path, min_length: int = 8) -> set[str]:
                 inside = stripped == BEGIN_SOLUTION
             else:
                 (secret if inside else public).add(stripped)
+    return secret, public
+
+
+def solution_lines(master: Path, min_length: int = 8) -> set[str]:
+    """Lines found only inside the master's solution regions: none may reach a student.
+
+    Lines that also appear elsewhere in the master (given code, prose) are not secret, and very
+    short ones (``pass``, ``x = 0``) would match by chance, so both are left out.
+    """
+    secret, public = split_lines(master)
+    return {line for line in secret - public if len(line) >= min_length}
+
+
+def course_solution_lines(masters: list[Path], min_length: int = 8) -> set[str]:
+    """Solution lines of any of the masters that no master shows in the open.
+
+    A later chapter may hand out an earlier chapter's answer as given code (the spiral chapter
+    trains the general-MLP chapter's ``Net``); those lines are published on purpose."""
+    secret, public = set(), set()
+    for master in masters:
+        inside, outside = split_lines(master)
+        secret |= inside
+        public |= outside
     return {line for line in secret - public if len(line) >= min_length}
 
 
