@@ -29,14 +29,16 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import assets, paths
+from . import assets, figure_alt, paths
 from .master import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION
 from .leaks import course_solution_lines
 from .pages import EDITIONS, page_for, strip_solutions
 
-EXEC_CACHE = paths.BUILD / "exec-cache"
-CACHE_FORMAT = "1"   # bump when execution changes in a way the hash cannot see
+# $MLP_COURSE_EXEC_CACHE moves it (benchmarks/book_build.py times a cold build that way).
+EXEC_CACHE = Path(os.environ.get("MLP_COURSE_EXEC_CACHE", paths.BUILD / "exec-cache"))
+CACHE_FORMAT = "2"   # bump when execution changes in a way the hash cannot see
 CELL_TIMEOUT = 600   # seconds per cell
+FIGURE_ALT = "figure_alt"  # page metadata: {png sha256: alt text} (course.figure_alt)
 LOG_TAIL = 60        # lines of the Jupyter Book log shown when it fails
 REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button", "use_edit_page_button")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -75,6 +77,20 @@ def failure_message(chapter: str, index: int, cell, err: Exception) -> str:
             f"the chapter:\n{ANSI.sub('', str(err)).strip()}")
 
 
+def run_extra(client, nb, source: str) -> list:
+    """Run code in the chapter's kernel that is not part of the page; return its outputs.
+
+    nbclient stores a cell back into the notebook at the index it is given, so the cell is
+    appended for the run and removed after it."""
+    cell = nbformat.v4.new_code_cell(source)
+    nb.cells.append(cell)
+    try:
+        client.execute_cell(cell, len(nb.cells) - 1)
+    finally:
+        nb.cells.pop()
+    return cell.outputs
+
+
 def run_cells(page, chapter: str):
     """Execute a copy of the page cell by cell in a fresh kernel; raise BookError on an error."""
     from nbclient import NotebookClient
@@ -88,6 +104,7 @@ def run_cells(page, chapter: str):
                             resources={"metadata": {"path": str(scratch)}},
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
     with client.setup_kernel(env=kernel_env()):
+        run_extra(client, nb, figure_alt.KERNEL_SETUP)
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -95,6 +112,8 @@ def run_cells(page, chapter: str):
                 client.execute_cell(cell, index)
             except (CellExecutionError, CellControlSignal, DeadKernelError, TimeoutError) as err:
                 raise BookError(failure_message(chapter, index, cell, err)) from None
+        nb.metadata[FIGURE_ALT] = figure_alt.read_report(run_extra(client, nb, figure_alt.KERNEL_REPORT))
+        client.set_widgets_metadata()  # widget state: the static page shows the widgets' first view
     return nb
 
 
@@ -107,6 +126,9 @@ def with_outputs(page, executed):
         raise BookError("the cached page does not match the page's code; delete _build/exec-cache/")
     for cell, done in zip(code, ran):
         cell.outputs, cell.execution_count = done.outputs, done.execution_count
+    for key in (FIGURE_ALT, "widgets"):
+        if key in executed.metadata:
+            page.metadata[key] = executed.metadata[key]
     return page
 
 
@@ -114,7 +136,7 @@ def executed(page, chapter: str):
     """Return (the executed page, True if its outputs came from the cache)."""
     cached = EXEC_CACHE / f"{cache_key(page)}.ipynb"
     if cached.exists():
-        log(f"{chapter}: outputs cached ({cached.relative_to(paths.ROOT)})")
+        log(f"{chapter}: outputs cached ({cached.name})")
         return with_outputs(page, nbformat.read(str(cached), as_version=4)), True
     count = sum(c.cell_type == "code" for c in page.cells)
     log(f"{chapter}: executing {count} code cells ...")
@@ -136,6 +158,7 @@ def staged_config(edition: str, sphinx: dict) -> str:
     config = yaml.safe_load(paths.BOOK_CONFIG.read_text())
     section = config.setdefault("sphinx", {})
     section["config"] = {**(section.get("config") or {}), **sphinx}
+    section["local_extensions"] = {**(section.get("local_extensions") or {}), "course_site": "_ext"}
     if edition != "full":
         config.setdefault("html", {}).update({button: False for button in REPOSITORY_BUTTONS})
     return "# Staged by course/book.py from _config.yml: edit that file.\n" + \
@@ -143,10 +166,12 @@ def staged_config(edition: str, sphinx: dict) -> str:
 
 
 def staged_toc(pages: dict) -> str:
-    """_toc.yml, less the chapters not built this time (when $CHAPTERS picks a subset)."""
+    """_toc.yml with only the chapters built this time (all, or those $CHAPTERS picks) and the
+    plain pages (book/*.md)."""
     toc = yaml.safe_load(paths.BOOK_TOC.read_text())
-    built = {f"{paths.BOOK.name}/{Path(name).stem}" for name in pages}
-    toc["chapters"] = [c for c in toc.get("chapters", []) if c["file"] in built]
+    keep = {f"{paths.BOOK.name}/{Path(name).stem}" for name in pages} | \
+        {f"{paths.BOOK.name}/{p.stem}" for p in paths.BOOK.glob("*.md")}
+    toc["chapters"] = [c for c in toc.get("chapters", []) if c["file"] in keep]
     return "# Staged by course/book.py from _toc.yml: edit that file.\n" + \
         yaml.safe_dump(toc, sort_keys=False)
 
@@ -158,9 +183,13 @@ def stage(edition: str, pages: dict) -> Path:
     book = src / paths.BOOK.name
     book.mkdir(parents=True)
     sphinx = assets.stage(src)
+    extension = src / "_ext"
+    extension.mkdir()
+    shutil.copyfile(Path(__file__).with_name("sphinx_ext.py"), extension / "course_site.py")
     (src / paths.BOOK_CONFIG.name).write_text(staged_config(edition, sphinx))
     (src / paths.BOOK_TOC.name).write_text(staged_toc(pages))
-    shutil.copyfile(paths.BOOK_INTRO, book / paths.BOOK_INTRO.name)
+    for prose in paths.BOOK.glob("*.md"):  # the landing page and the other plain pages
+        shutil.copyfile(prose, book / prose.name)
     shutil.copytree(paths.BOOK_STATIC, book / paths.BOOK_STATIC.name)
     for name, page in pages.items():
         nbformat.write(page, str(book / name))
@@ -238,6 +267,8 @@ def build(edition: str = "full") -> Path:
     log(f"{edition}: rendering {len(pages)} chapters with Jupyter Book ...")
     out = paths.BUILD / edition
     html_dir = render(src, out)
+    figure_alt.label_images(html_dir, {k: v for page in pages.values()
+                                       for k, v in page.metadata.get(FIGURE_ALT, {}).items()})
     check_no_leaks(out, edition)
     log(f"{edition}: done in {time.monotonic() - start:.0f} s: {html_dir.relative_to(paths.ROOT)}")
     return html_dir

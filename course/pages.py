@@ -84,9 +84,10 @@ def code(source: str, ident: str, tags: tuple = ()) -> nbformat.NotebookNode:
     return cell
 
 
-def exercise_cells(cell: Cell, ident: str) -> list:
+def exercise_cells(cell: Cell, ident: str, number: int) -> list:
     """The skeleton as a fenced block, then the solution folded away (tagged hide-input)."""
-    task = "**Your task** (in the student notebook):\n\n" + fenced(skeleton(cell.body), "python")
+    task = (f"**Exercise {number}.** Your task (in the student notebook):\n\n"
+            + fenced(skeleton(cell.body), "python"))
     return [markdown(task, f"{ident}-task"),
             code(solution_code(cell.body), ident, ("hide-input", SOLUTION_TAG))]
 
@@ -116,19 +117,19 @@ def colab_cell(master: Path) -> nbformat.NotebookNode:
     return markdown(
         f"[![Open in Colab]({BADGE})]({colab}) &nbsp; [Download the student notebook]({raw})\n\n"
         "Work through this chapter in the **student notebook**: it opens in Colab with the "
-        "exercises left for you to complete and self-checks you can run as you go. Tick "
-        "`USE_GPU` in its device cell to train on a GPU. When you are done, download it "
+        "exercises left for you to complete and self-checks you can run as you go. When you "
+        "are done, download it "
         "(*File > Download > Download .ipynb*) and hand it in.",
         "colab-link")
 
 
-def page_cells(cell: Cell) -> list:
+def page_cells(cell: Cell, exercise_number: int) -> list:
     """The book cells one master cell becomes (none for a check cell)."""
     ident = cell.node.get("id") or f"cell-{cell.index}"
     if cell.role == "check":
         return []
     if cell.role == "exercise":
-        return exercise_cells(cell, ident)
+        return exercise_cells(cell, ident, exercise_number)
     if cell.role == "think":
         return think_cells(cell, ident)
     make = code if cell.node.cell_type == "code" else markdown
@@ -144,8 +145,10 @@ def page_for(master: Path, edition: str = "full") -> nbformat.NotebookNode:
     page = nbformat.v4.new_notebook(metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}})
+    exercises = 0
     for cell in cells:
-        page.cells += page_cells(cell)
+        exercises += cell.role == "exercise"
+        page.cells += page_cells(cell, exercises)
         if cell.index == 0:
             page.cells.append(colab_cell(master))
     return page if edition == "full" else strip_solutions(page)

@@ -42,16 +42,6 @@ def master() -> Path:
     return paths.master_for(CHAPTER)
 
 
-@pytest.fixture(scope="module")
-def full_html() -> Path:
-    return book.build("full")
-
-
-@pytest.fixture(scope="module")
-def plain_html() -> Path:
-    return book.build("no-solutions")
-
-
 # --- pages ------------------------------------------------------------------------------------
 
 def test_full_page_folds_solutions_and_drops_checks(master):
@@ -64,7 +54,7 @@ def test_full_page_folds_solutions_and_drops_checks(master):
     assert len(solution) == 1 and solution[0].cell_type == "code"
     assert "hide-input" in solution[0].metadata["tags"]
     task = page.cells[page.cells.index(solution[0]) - 1]
-    assert task.source.startswith("**Your task** (in the student notebook):")
+    assert task.source.startswith("**Exercise 1.** Your task (in the student notebook):")
     assert "    # YOUR CODE HERE\n    raise NotImplementedError()" in task.source
     assert "students/01_relu_approximation.ipynb" in page.cells[1].source
 
