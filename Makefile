@@ -7,12 +7,25 @@ INSTALLED := $(VENV)/.installed
 # CHAPTERS=spiral_split (slugs or numbers) limits sync, generate, check and book to those chapters.
 export CHAPTERS
 
-.PHONY: help setup sync generate check book book-no-solutions grade test test-fast clean
+.PHONY: help setup system-programs sync generate check book book-no-solutions grade test test-fast clean
 
 help:  ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
 
-setup: $(INSTALLED)  ## create the virtual environment with every pinned dependency
+setup: system-programs $(INSTALLED)  ## install everything: system programs, then the pinned Python packages
+
+# Debian packages the course needs besides Python's: `dot` draws the autograd graphs (chapter 5),
+# Chromium runs the browser tests of the book. Installed only where missing, as root or with
+# password-less sudo; otherwise the message says what to install.
+SYSTEM_PROGRAMS := dot:graphviz chromium:chromium
+system-programs:
+	@missing=""; for pair in $(SYSTEM_PROGRAMS); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo"; \
+	  else echo "Please install the Debian packages:$$missing (apt-get install -y$$missing)"; exit 1; fi; \
+	  echo "Installing$$missing ..."; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing >/dev/null; fi
 
 $(INSTALLED): requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
