@@ -48,8 +48,8 @@ book: setup  ## execute every chapter and build the HTML book in _build/full
 book-no-solutions: setup  ## build the edition without solutions (for a graded term)
 	$(PY) -m course book --edition no-solutions
 
-grade: setup  ## grade submissions: make grade CHAPTER=01 SUBMISSIONS="a.ipynb b.ipynb" [OUT=grades]
-	$(PY) -m course grade $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades)
+grade: setup  ## grade a class: make grade CHAPTER=01 SUBMISSIONS=submissions.zip [OUT=grades] [WORKERS=N] [ARGS="--scheduler tcp://host:8786 ..."]
+	$(PY) -m course grade $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
 
 test: setup  ## run the whole test suite (builds, grading, notebook execution)
 	$(PY) -m pytest

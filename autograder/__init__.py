@@ -1,4 +1,8 @@
 """Grading: nbgrader config and preprocessors, hidden checks, repair of submissions, the grader.
 
-Nothing here is ever shipped to students; hidden tests reach it through autograder.hidden only.
+``collect`` (LMS downloads -> submissions), ``repair`` (submissions -> the chapter's cells),
+``worker`` (one submission graded), ``grade`` (a class: Dask, results store, reports),
+``sandbox`` (kernels forked into a sandbox, the oracle that runs hidden checks outside them).
+Nothing here is ever shipped to students; inside a grading kernel, ``autograder`` is only the
+kernel-side client of the oracle (``sandbox/kernel_client.py``). See docs/grading.md.
 """

@@ -5,9 +5,15 @@ A hidden test block in a master reads::
     from autograder.hidden import check
     check("relu_approximation", "approximate_function_values", approximate_function)
 
-It runs ``check_<name>`` from ``autograder/checks/<chapter>.py`` with the student's objects and
-the chapter's reference module. The reference is loaded by file path and never registered in
-``sys.modules``, so nothing a student writes can ``import solutions``.
+This module is the **in-process** mode: it runs ``check_<name>`` from
+``autograder/checks/<chapter>.py`` here, with the real objects and the chapter's reference module
+(loaded by file path, never registered in ``sys.modules``). Tests use it (``check``,
+``check_function``, ``reference_module``), and so would stock nbgrader.
+
+The course's grader never lets a student's kernel import this module: inside its sandbox,
+``autograder.hidden`` is :mod:`autograder.sandbox.kernel_client`, which asks an oracle outside
+the sandbox to run the check on proxies of the objects (see docs/grading.md). To run a check the
+grader's way from a test, use :func:`autograder.sandbox.loopback.check`.
 """
 from __future__ import annotations
 

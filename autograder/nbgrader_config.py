@@ -1,6 +1,8 @@
 """nbgrader configuration for the course, shared by student-notebook generation and grading.
 
-Each line closes a known trap; the grader (autograder.grade) sets the course directory.
+Each line closes a known trap; the grader (autograder.grade) sets the course directory, the time
+limits, and replaces Execute with autograder.sandbox.kernel.SandboxedExecute (sandboxed kernels
+forked from a zygote; see autograder/workspace.py:grading_config and docs/grading.md).
 """
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
                                     ClearOutput, DeduplicateIds, Execute, GetGrades, IgnorePattern,

@@ -3,13 +3,16 @@
 Colab and students lose or duplicate cell metadata, duplicate cell ids, delete, edit or reorder
 test cells, and save nbformat 4.0 files without ids. Grading is driven by the chapter, not by
 whatever metadata the submission still carries: every graded cell is recognised (by nbgrader id,
-by its `#|` directive line, or by cell id), answers keep the student's source under the
+by its `#|` directive line, by cell id, or, for an answer that lost all of those, by the
+functions and classes it defines), answers keep the student's source under the
 reference metadata, test and setup cells come back as the reference has them, in the reference
 order. Cells the student added stay where they were, after the graded cell they followed.
 """
 from __future__ import annotations
 
+import ast
 import copy
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -19,13 +22,100 @@ import nbformat
 from course.master import parse_directive, without_hidden_tests
 
 KEY_ROLES = {"setup", "exercise", "check", "think"}
+GRADED_ROLES = {"exercise", "check", "think"}
 STUDENT_OWNED = {"exercise", "think"}  # the student's source is kept; everything else restored
+CELL_TYPES = {"code", "markdown", "raw"}
+
+
+class SubmissionError(ValueError):
+    """A submission that cannot be graded; the message says why and what to do."""
 
 
 @dataclass
 class Repaired:
     notebook: nbformat.NotebookNode
     notes: list[str] = field(default_factory=list)
+    recognised: set = field(default_factory=set)   # graded-cell keys found in the submission
+    answers: dict = field(default_factory=dict)    # think id -> the student's answer text
+
+
+DOWNLOAD = "ask the student to download it again with File > Download > Download .ipynb"
+
+
+def read_notebook(data: bytes) -> nbformat.NotebookNode:
+    """Parse a submitted file into a v4 notebook, tolerating what Colab and editors do to
+    notebooks (lost or malformed metadata, outputs, widget state, nbformat 4.0 without ids).
+    Raises SubmissionError saying what the file is when it is not a notebook."""
+    if not data.strip():
+        raise SubmissionError(f"the file is empty; {DOWNLOAD}")
+    text = decode_text(data)
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise SubmissionError(f"not a Jupyter notebook ({describe_non_json(text)}); "
+                              f"{DOWNLOAD}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
+        raise SubmissionError(f"not a Jupyter notebook (JSON without notebook cells); {DOWNLOAD}")
+    if "worksheets" in raw and "cells" not in raw:  # nbformat 3
+        try:
+            return nbformat.reads(text, as_version=4)
+        except Exception as err:  # noqa: BLE001
+            raise SubmissionError(f"an old-format notebook that cannot be read "
+                                  f"({type(err).__name__}); {DOWNLOAD}") from None
+    cells = []
+    for item in raw["cells"]:
+        if not isinstance(item, dict) or item.get("cell_type") not in CELL_TYPES:
+            continue
+        source = item.get("source", "")
+        source = "".join(str(s) for s in source) if isinstance(source, list) else str(source)
+        metadata = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+        meta = {k: v for k, v in metadata.items() if k in ("nbgrader", "tags", "id")}
+        if not isinstance(meta.get("nbgrader"), dict):
+            meta.pop("nbgrader", None)
+        if not isinstance(meta.get("tags"), list):
+            meta.pop("tags", None)
+        kind = item["cell_type"]
+        make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
+                "raw": nbformat.v4.new_raw_cell}[kind]
+        cell = make(source=source, metadata=meta)
+        cell_id = item.get("id")
+        cell["id"] = cell_id if isinstance(cell_id, str) and re.fullmatch(r"[\w-]{1,64}", cell_id) \
+            else uuid.uuid4().hex[:8]
+        cells.append(cell)
+    metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={
+        k: v for k, v in metadata.items() if k in ("kernelspec", "language_info")
+        and isinstance(v, dict)})
+    return nb
+
+
+def decode_text(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def describe_non_json(text: str) -> str:
+    head = text.lstrip()[:2000]
+    if re.search(r"^(import |from \S+ import |def |class |#!|# %%|# In\[)", head, re.M):
+        return "it is Python source saved with a .ipynb name, not the notebook file"
+    if head.startswith("PK"):
+        return "it is a zip archive renamed .ipynb"
+    if head.startswith("%PDF"):
+        return "it is a PDF renamed .ipynb"
+    if head.lower().startswith(("<!doctype html", "<html")):
+        return "it is a web page (HTML), perhaps the notebook's preview page"
+    return "the file is not valid JSON: it may be cut short or edited by hand"
+
+
+def defined_names(source: str) -> set[str]:
+    """Top-level functions and classes a cell defines (regex fallback for broken code)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(re.findall(r"^(?:def|class)\s+(\w+)", source, re.M))
+    return {node.name for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
 
 def cell_key(node) -> str | None:
@@ -75,11 +165,12 @@ def repair(submission, reference) -> Repaired:
                if reference.cells[i].get("id")}
 
     # Group the submission: for each recognised key, its occurrences; extra cells follow anchors.
+    keys = [recognise(node, ref_keys, ref_ids) for node in submission.cells]
+    keys = recognise_by_content(submission.cells, keys, reference, ref_keys)
     found: dict[str, list] = {}
     attached: dict[str | None, list] = {None: []}
     anchor = None
-    for node in submission.cells:
-        key = recognise(node, ref_keys, ref_ids)
+    for node, key in zip(submission.cells, keys):
         if key is None:
             attached.setdefault(anchor, []).append(plain_copy(node))
             continue
@@ -97,7 +188,45 @@ def repair(submission, reference) -> Repaired:
     nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(reference.metadata))
     dedupe_ids(nb)
     nbformat.validate(nb)
-    return Repaired(nb, notes)
+    answers = {key.split(":", 1)[1]: re.sub(r"^\s*<!--\s*#\|.*?-->\s*\n?", "",
+                                            found[key][-1].source)
+               for key in found if key.startswith("think:")}
+    return Repaired(nb, notes, set(found), answers)
+
+
+def recognise_by_content(cells, keys: list, reference, ref_keys: dict) -> list:
+    """Exercise cells that lost both their directive line and their metadata are recognised by
+    the functions and classes they define (``def approximate_function`` is that exercise)."""
+    missing = {key for key in ref_keys if key.startswith("exercise:")} - set(keys)
+    wanted = {}
+    for key in missing:
+        for name in defined_names(reference.cells[ref_keys[key]].source):
+            wanted.setdefault(name, key)
+    if not wanted:
+        return keys
+    keys = list(keys)
+    for index, (node, key) in enumerate(zip(cells, keys)):
+        if key is None and node.cell_type == "code":
+            hits = {wanted[name] for name in defined_names(node.source) if name in wanted}
+            if len(hits) == 1:
+                keys[index] = hits.pop()
+    return keys
+
+
+def chapter_keys(notebook) -> set[str]:
+    """The graded-cell keys (exercise/check/think) of a chapter's notebook."""
+    return {key for key in reference_keys(notebook) if key.split(":", 1)[0] in GRADED_ROLES}
+
+
+def identify_chapter(submission, slug: str, others: dict[str, set]) -> str | None:
+    """None when the submission holds graded cells of chapter ``slug``; otherwise the reason."""
+    keys = {cell_key(node) for node in submission.cells} - {None}
+    best = max(others.items(), key=lambda item: len(item[1] & keys), default=(None, set()))
+    if best[0] and best[1] & keys:
+        return (f"this is the notebook of another chapter ('{best[0]}'), not '{slug}'; "
+                "ask the student to submit the right notebook")
+    return (f"no exercise or test cell of chapter '{slug}' was found in this notebook; "
+            "is it the right file?")
 
 
 def chosen_cell(key: str, ref_node, occurrences: list, notes: list[str]):

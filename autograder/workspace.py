@@ -36,6 +36,24 @@ class Workspace:
         self.api = NbGraderAPI(coursedir=CourseDirectory(config=self.config), config=self.config)
         self.api.log.setLevel(logging.WARNING)
 
+    @classmethod
+    def from_template(cls, root: Path, bundle) -> "Workspace":
+        """A course folder for grading one submission, made from a chapter bundle's template
+        (its source notebook and the gradebook written by generate_assignment), with the
+        sandboxed executor and the bundle's time limits."""
+        self = cls.__new__(cls)
+        self.root, self.master = Path(root), None
+        self.assignment, self.notebook = bundle.assignment, bundle.notebook
+        source = self.root / "source" / self.assignment
+        source.mkdir(parents=True, exist_ok=True)
+        (source / f"{self.notebook}.ipynb").write_text(bundle.source_text)
+        (self.root / "gradebook.db").write_bytes(bundle.gradebook)
+        self.config = load_config(self.root)
+        grading_config(self.config, bundle.limits)
+        self.api = NbGraderAPI(coursedir=CourseDirectory(config=self.config), config=self.config)
+        self.api.log.setLevel(logging.ERROR)
+        return self
+
     def _run(self, what: str, result: dict) -> dict:
         if not result.get("success"):
             raise NbgraderError(f"nbgrader {what} failed for {self.assignment}:\n"
@@ -67,3 +85,50 @@ def load_config(root: Path):
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
     return config
+
+
+def grading_config(config, limits) -> None:
+    """Grade with sandboxed kernels (autograder.sandbox) under the given time limits."""
+    from nbgrader.preprocessors import Execute
+
+    from .sandbox.kernel import SandboxedExecute
+    config.Autograde.autograde_preprocessors = [
+        SandboxedExecute if step is Execute else step
+        for step in config.Autograde.autograde_preprocessors]
+    config.Execute.timeout = int(limits.timeout_cell)
+    config.Execute.startup_timeout = int(limits.startup_timeout)
+
+
+_FEEDBACK_EXPORTERS: dict = {}
+
+
+def feedback_html(workspace: Workspace, student: str, notebook) -> str:
+    """nbgrader's feedback page for an autograded notebook, like ``generate_feedback`` makes it,
+    with one HTML exporter per process (nbgrader builds a new one, templates and all, per call)."""
+    import os
+
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.converters.generate_feedback import GenerateFeedback
+    from traitlets.config import Config
+
+    steps = tuple(workspace.config.GenerateFeedback.preprocessors)
+    exporter = _FEEDBACK_EXPORTERS.get(steps)
+    if exporter is None:
+        templates = Path(GenerateFeedback.__module__ and __import__(
+            "nbgrader").__file__).parent / "server_extensions" / "formgrader"
+        config = Config()
+        config.HTMLExporter.template_name = "feedback"
+        config.HTMLExporter.extra_template_basedirs = [str(templates / "templates")]
+        config.HTMLExporter.extra_template_paths = [
+            str(templates / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+        exporter = HTMLExporter(config=config)
+        for step in steps:
+            exporter.register_preprocessor(step, enabled=True)
+        _FEEDBACK_EXPORTERS[steps] = exporter
+    resources = {"unique_key": workspace.notebook, "output_files_dir": f"{workspace.notebook}_files",
+                 "metadata": {"path": os.fspath(workspace.root)},
+                 "nbgrader": {"student": student, "assignment": workspace.assignment,
+                              "notebook": workspace.notebook,
+                              "db_url": workspace.config.CourseDirectory.db_url}}
+    html, _ = exporter.from_notebook_node(notebook, resources=resources)
+    return html

@@ -61,12 +61,27 @@ def cmd_book(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from autograder.grade import grade
-    results = grade(args.chapter, [Path(p) for p in args.submissions], Path(args.out))
-    for r in results:
-        print(f"{r.student:30s} {r.total:5g}/{r.max_total:g}  {r.status}"
-              + (f"  ({'; '.join(r.notes)})" if r.notes else ""))
-    print(f"Grades: {Path(args.out) / 'grades.csv'}")
+    """Grade a class: collect, repair, grade in parallel, write grades, feedback, review list."""
+    from autograder.collect import CollectError
+    from autograder.grade import GradingAborted, grade
+    if args.unsafe_no_sandbox:
+        print("WARNING: --unsafe-no-sandbox: students' code runs WITHOUT isolation. It can read "
+              "the solutions and the hidden checks, use the network and write outside its "
+              "folder. Use this only for notebooks you trust.", file=sys.stderr)
+    try:
+        grade(args.chapter, [Path(p) for p in args.submissions], Path(args.out),
+              workers=args.workers, scheduler=args.scheduler, timeout_cell=args.timeout_cell,
+              timeout_notebook=args.timeout_notebook, memory_gb=args.memory,
+              sandbox=not args.unsafe_no_sandbox, convention=args.lms, pattern=args.name_pattern,
+              progress=not args.no_progress and sys.stderr.isatty(),
+              log=lambda line: print(line, flush=True))
+    except (GradingAborted, CollectError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nInterrupted. Results so far are kept in {Path(args.out) / '.grader'}: run the "
+              "same command again to grade the rest.", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -87,10 +102,31 @@ def main(argv=None) -> None:
     book = sub.add_parser("book", help="execute the chapters and build the HTML book")
     book.add_argument("--edition", choices=["full", "no-solutions"], default="full",
                       help="'no-solutions' leaves every solution out (for a graded term)")
-    grade = sub.add_parser("grade", help="autograde submissions of one chapter")
+    grade = sub.add_parser("grade", help="grade a class: LMS zip/folder/notebooks -> grades, "
+                                         "feedback, review list (see docs/grading.md)")
     grade.add_argument("chapter", help="chapter slug or number, e.g. relu_approximation or 01")
-    grade.add_argument("submissions", nargs="+", help="submitted .ipynb files")
+    grade.add_argument("submissions", nargs="+",
+                       help="submitted .ipynb files, folders, or zips downloaded from the LMS")
     grade.add_argument("--out", default="grades", help="output folder (default: grades/)")
+    grade.add_argument("--workers", type=int, default=None,
+                       help="grading processes on this machine (default: one per CPU core)")
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on a running Dask cluster, e.g. tcp://10.0.0.5:8786")
+    grade.add_argument("--timeout-cell", type=int, default=60, metavar="S",
+                       help="seconds a cell may run before it is interrupted (default 60)")
+    grade.add_argument("--timeout-notebook", type=int, default=300, metavar="S",
+                       help="seconds a notebook may run before its kernel is killed (default 300)")
+    grade.add_argument("--memory", type=float, default=4.0, metavar="GB",
+                       help="memory a kernel may allocate (default 4)")
+    grade.add_argument("--lms", choices=["auto", "canvas", "moodle", "folders", "files"],
+                       default="auto", help="how file names name students (default: auto)")
+    grade.add_argument("--name-pattern", default=None, metavar="REGEX",
+                       help="regular expression with a group (?P<student>...) applied to each "
+                            "file's path inside the zip or folder")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--unsafe-no-sandbox", action="store_true",
+                       help="run students' code without isolation (only where Linux user "
+                            "namespaces are unavailable, and only for trusted notebooks)")
     args = parser.parse_args(argv)
     handler = {"sync": cmd_sync, "generate": cmd_generate, "check": cmd_check,
                "book": cmd_book, "grade": cmd_grade}[args.command]

@@ -1,0 +1,8 @@
+"""Students' code in a sandbox, hidden checks outside it (docs/grading.md, "Isolation").
+
+``zygote.py``        fork server per grading worker: preloaded libraries, namespaces, new root
+``kernel.py``        the zygote's client, a Popen-like kernel handle, nbclient/nbgrader glue
+``kernel_client.py`` ``autograder.hidden`` as the kernel sees it, and the wire format
+``oracle.py``        runs hidden checks on proxies of the student's objects; keeps the verdicts
+``loopback.py``      the oracle protocol in one process, for check authors' tests
+"""

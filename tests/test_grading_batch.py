@@ -1,0 +1,160 @@
+"""Grading a whole batch: the bad-input corpus (every case gets its row, the batch never aborts,
+originals keep their bytes), re-running (same scores, nothing regraded), a late submission, an
+interrupted run, and an external Dask scheduler."""
+import csv
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.grade import grade
+from course import paths
+from tests.catalog.relu_approximation import CORRECT, WRONG
+from tests.corpus.make_corpus import CASES, FULL, LMS_CASES, build_bad
+from tests.helpers import student_notebook, with_answers, write
+
+pytestmark = pytest.mark.slow
+CHAPTER = "01_relu_approximation.ipynb"
+LIMITS = {"timeout_cell": 6, "timeout_notebook": 90, "memory_gb": 2}
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    build_bad(root, paths.ROOT)
+    sources = [root / "bad", root / "bad_lms.zip"]
+    before = {p: sha(p) for p in root.rglob("*") if p.is_file()}
+    out = root / "out"
+    started = time.perf_counter()
+    results = grade("relu_approximation", sources, out, workers=2, **LIMITS)
+    return {"root": root, "sources": sources, "out": out, "before": before,
+            "results": {r.student: r for r in results}, "seconds": time.perf_counter() - started}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_bad_input_gets_its_row(corpus, case):
+    status, phrase, total = CASES[case]
+    result = corpus["results"][case]
+    assert result.status == status, result.notes
+    if phrase:
+        assert phrase in result.reason, result.reason
+    if total == "lost":
+        assert result.total < FULL, result.scores
+    elif total is not None:
+        assert result.total == total, (result.scores, result.reason)
+
+
+@pytest.mark.parametrize("case", sorted(LMS_CASES))
+def test_each_archive_case_gets_its_row(corpus, case):
+    student, status, phrase, total = LMS_CASES[case]
+    result = corpus["results"][student]
+    assert result.status == status, result.notes
+    if phrase:
+        assert phrase in result.reason
+    if total is not None:
+        assert result.total == total
+
+
+def test_every_submission_has_a_row_and_the_csv_imports(corpus):
+    rows = list(csv.DictReader((corpus["out"] / "grades.csv").open(encoding="utf-8")))
+    assert len(rows) == len(CASES) + len(LMS_CASES) == len(corpus["results"])
+    assert all(row["status"] in ("graded", "needs review", "failed") for row in rows)
+    assert all(row["max"] == "3" for row in rows)
+    assert all(row["reason"] for row in rows if row["status"] != "graded")
+    review = list(csv.DictReader((corpus["out"] / "needs_review.csv").open(encoding="utf-8")))
+    assert {r["student_id"] for r in review} == {
+        r.student for r in corpus["results"].values() if r.status != "graded"}
+
+
+def test_originals_keep_their_bytes_and_nothing_escapes(corpus):
+    assert {p: sha(p) for p in corpus["before"]} == corpus["before"]
+    assert not (paths.ROOT / "PWNED.txt").exists() and not Path("/tmp/PWNED.txt").exists()
+    unpacked = corpus["out"] / "submissions"
+    assert all(p.resolve().is_relative_to(unpacked.resolve()) for p in unpacked.rglob("*"))
+    assert not (corpus["root"].parent / "escape").exists()
+
+
+def test_feedback_has_messages_but_no_hidden_code_or_its_traceback(corpus):
+    for result in corpus["results"].values():
+        if result.feedback is None:
+            continue
+        html = result.feedback.read_text()
+        for secret in ("BEGIN HIDDEN TESTS", 'check("relu_approximation", "approximate_function',
+                       "most recent call last", "oracle.py", "kernel_client"):
+            assert secret not in html, (result.student, secret)
+    html = corpus["results"]["skip_execution_tags"].feedback.read_text()
+    assert "CheckFailed: x (third output) is wrong" in html
+
+
+def test_a_second_run_regrades_nothing_and_gives_the_same_rows(corpus):
+    first = (corpus["out"] / "grades.csv").read_text()
+    started = time.perf_counter()
+    again = grade("relu_approximation", corpus["sources"], corpus["out"], workers=2, **LIMITS)
+    assert all(r.reused or r.status == "failed" for r in again)
+    assert (corpus["out"] / "grades.csv").read_text() == first
+    assert time.perf_counter() - started < 30
+
+
+def test_a_late_submission_is_graded_alone(corpus, tmp_path):
+    late = corpus["root"] / "bad" / "late_student.ipynb"
+    write(with_answers(student_notebook(CHAPTER), {"approximate_function": CORRECT["vectorised"]}),
+          late)
+    try:
+        results = {r.student: r for r in grade("relu_approximation", corpus["sources"],
+                                                corpus["out"], workers=1, **LIMITS)}
+    finally:
+        late.unlink()
+    fresh = [r.student for r in results.values() if not r.reused and r.status != "failed"]
+    assert fresh == ["late_student"] and results["late_student"].total == FULL
+
+
+def test_an_interrupted_run_picks_up_where_it_stopped(tmp_path):
+    student = student_notebook(CHAPTER)
+    folder = tmp_path / "subs"
+    answers = [CORRECT["loop"], WRONG["bias_sign_flipped"], CORRECT["vectorised"],
+               WRONG["outputs_in_wrong_order"], CORRECT["column_shaped_y_hat"], CORRECT["loop"]]
+    for i, code in enumerate(answers):
+        write(with_answers(student, {"approximate_function": code}), folder / f"s{i}.ipynb")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "course", "grade", "relu_approximation", str(folder),
+               "--out", str(out), "--workers", "1", "--no-progress"]
+    process = subprocess.Popen(command, cwd=paths.ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    store = out / ".grader" / "results"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and len(list(store.glob("*.json"))) < 2:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)
+    output = process.communicate(timeout=120)[0].decode()
+    kept = len(list(store.glob("*.json")))
+    assert 2 <= kept < len(answers), output
+    done = subprocess.run(command, cwd=paths.ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Grading {len(answers) - kept} submission(s)" in done.stdout
+    rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open())}
+    assert [rows[f"s{i}"]["total"] for i in range(6)] == ["3", "1", "3", "0", "3", "3"]
+
+
+def test_grading_on_an_external_dask_scheduler(tmp_path):
+    from distributed import LocalCluster
+    student = student_notebook(CHAPTER)
+    files = {"a": write(with_answers(student, {"approximate_function": CORRECT["loop"]}),
+                        tmp_path / "a.ipynb"),
+             "b": write(with_answers(student, {"approximate_function": WRONG["too_few_points_on_x"]}),
+                        tmp_path / "b.ipynb")}
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster:
+        results = {r.student: r for r in grade("relu_approximation", files, tmp_path / "out",
+                                                scheduler=cluster.scheduler_address)}
+    assert results["a"].total == FULL and results["b"].total < FULL
+    shutil.rmtree(tmp_path / "out")
