@@ -1,0 +1,119 @@
+"""Student answers for the cross-entropy chapter, as the full source of the answer cell.
+
+``CORRECT["cross_entropy_loss"][variant]`` must get full marks; ``WRONG[...][variant]`` must lose
+points, and ``LOSES[variant]`` names the checks it must fail (the others it must pass, so that an
+answer loses exactly what it gets wrong). The code runs with torch, nn and F in its namespace.
+"""
+
+REFERENCE = '''
+def cross_entropy_loss(x, labels):
+    x_of_labels = x[torch.arange(x.shape[0], device=x.device), labels]
+    m = x.max(dim=1, keepdim=True).values
+    log_sum_exp = m.squeeze(1) + torch.log(torch.exp(x - m).sum(dim=1))
+    losses = log_sum_exp - x_of_labels
+    avg_loss = losses.mean()
+    return avg_loss
+'''
+
+
+def variant(*replacements: tuple[str, str]) -> str:
+    source = REFERENCE
+    for old, new in replacements:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
+CORRECT = {"cross_entropy_loss": {
+    "max_shift": REFERENCE,
+    "logsumexp_and_gather": '''
+def cross_entropy_loss(x, labels):
+    x_of_labels = x.gather(1, labels.unsqueeze(1)).squeeze(1)
+    return (torch.logsumexp(x, dim=1) - x_of_labels).mean()
+''',
+    "log_softmax_rows": '''
+def cross_entropy_loss(x, labels):
+    log_probs = x - x.max(1, keepdim=True)[0]
+    log_probs = log_probs - log_probs.exp().sum(1, keepdim=True).log()
+    picked = log_probs[range(len(labels)), labels]
+    return -picked.sum() / len(labels)
+''',
+    "one_hot_mask": '''
+def cross_entropy_loss(x, labels):
+    one_hot = F.one_hot(labels, num_classes=x.shape[1]).to(x.dtype)
+    m, _ = torch.max(x, dim=1)
+    lse = m + torch.log(torch.sum(torch.exp(x - m[:, None]), dim=1))
+    return torch.mean(lse - (one_hot * x).sum(dim=1))
+''',
+}}
+
+WRONG = {"cross_entropy_loss": {
+    # The tutorial's own answer: a loop for the true-class logits and the direct formula.
+    "tutorial_loop_direct_formula": '''
+def cross_entropy_loss(x, labels):
+    x_of_labels = torch.zeros(len(labels))
+    for i, label in enumerate(labels):
+        x_of_labels[i] = x[i, label]
+    losses = -x_of_labels + torch.log(torch.sum(torch.exp(x), axis=1))
+    avg_loss = torch.mean(losses)
+    return avg_loss
+''',
+    "direct_formula_unstable": variant(
+        ("    m = x.max(dim=1, keepdim=True).values\n", ""),
+        ("m.squeeze(1) + torch.log(torch.exp(x - m).sum(dim=1))", "torch.log(torch.exp(x).sum(dim=1))")),
+    "shift_by_global_max": variant(("m = x.max(dim=1, keepdim=True).values", "m = x.max().reshape(1, 1)"),
+                                   ("m.squeeze(1) +", "m.reshape(()) +")),
+    "log_of_softmax_underflows": '''
+def cross_entropy_loss(x, labels):
+    probabilities = torch.softmax(x, dim=1)
+    return -torch.log(probabilities[torch.arange(len(labels)), labels]).mean()
+''',
+    "shift_not_added_back": variant(("m.squeeze(1) + torch.log", "torch.log")),
+    "sum_instead_of_mean": variant(("avg_loss = losses.mean()", "avg_loss = losses.sum()")),
+    "indexes_columns_only": variant(("x[torch.arange(x.shape[0], device=x.device), labels]", "x[:, labels]")),
+    "returns_python_float": variant(("avg_loss = losses.mean()", "avg_loss = losses.mean().item()")),
+    "sign_flipped": variant(("losses = log_sum_exp - x_of_labels", "losses = x_of_labels - log_sum_exp")),
+    "max_without_keepdim": variant(("m = x.max(dim=1, keepdim=True).values", "m = x.max(dim=1).values"),
+                                   ("m.squeeze(1) +", "m +")),
+    "shifts_input_in_place": '''
+def cross_entropy_loss(x, labels):
+    m = x.max(dim=1, keepdim=True).values
+    x -= m
+    x_of_labels = x[torch.arange(len(labels)), labels]
+    return (torch.log(torch.exp(x).sum(dim=1)) - x_of_labels).mean()
+''',
+    "casts_to_float32": variant(("    x_of_labels = x[", "    x = x.float()\n    x_of_labels = x[")),
+    "calls_the_builtin": '''
+def cross_entropy_loss(x, labels):
+    return nn.CrossEntropyLoss()(x, labels)
+''',
+}}
+
+VALUES, STABLE, VECTORISED = ("cross_entropy_loss_values", "cross_entropy_loss_stable",
+                              "cross_entropy_loss_vectorised")
+# The checks each wrong answer must fail (it must pass the others).
+LOSES = {
+    "tutorial_loop_direct_formula": {STABLE, VECTORISED},
+    "direct_formula_unstable": {STABLE},
+    "shift_by_global_max": {STABLE},
+    "log_of_softmax_underflows": {STABLE},
+    "shift_not_added_back": {VALUES, STABLE},
+    "sum_instead_of_mean": {VALUES, STABLE},
+    "indexes_columns_only": {VALUES, STABLE},
+    "returns_python_float": {VALUES, STABLE},
+    "sign_flipped": {VALUES, STABLE},
+    "max_without_keepdim": {VALUES, STABLE, VECTORISED},
+    "shifts_input_in_place": {VALUES, STABLE},
+    "casts_to_float32": {VALUES, STABLE},
+    "calls_the_builtin": {VECTORISED},
+}
+CHECKS = {"cross_entropy_loss": {VALUES: 2.0, STABLE: 1.0, VECTORISED: 1.0}}
+
+# One correct answer per exercise: fills the student notebook in tests/test_student_notebooks.py.
+SOLVED = {"cross_entropy_loss": CORRECT["cross_entropy_loss"]["max_shift"]}
+# What the visible self-checks print when they pass.
+SELF_CHECK_OUTPUT = [
+    "cross_entropy_loss matches nn.CrossEntropyLoss.",
+    "cross_entropy_loss is stable for logits of size 1000.",
+    "no loop.",
+]
