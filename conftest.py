@@ -8,6 +8,13 @@ from course.cli import use_this_environment  # noqa: E402
 
 use_this_environment()
 
+# The MNIST chapter's notebooks (book, grading, Colab-like runs) read MNIST from here, offline.
+from course.mnist_data import ENV_DATA, provision  # noqa: E402
+
+import os  # noqa: E402
+
+os.environ.setdefault(ENV_DATA, str(provision()))
+
 
 import pytest  # noqa: E402
 

@@ -1,0 +1,159 @@
+"""The hidden checks of the MNIST chapter against the catalog of student answers, in-process and
+as under the grader (the check runs in the oracle on proxies of objects that stay on the
+student's side, autograder.sandbox.loopback)."""
+import nbformat
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from tqdm.auto import tqdm
+
+from autograder.checks.compare import CheckFailed
+from autograder.hidden import check, check_function, reference_module
+from autograder.sandbox import loopback
+from course import paths
+from tests.catalog.mnist import CHECKED_OBJECTS, CHECKS, CORRECT, WRONG
+from tests.helpers import find_cell, run_answer
+
+SLUG = "mnist"
+RUNNERS = {"in_process": check, "grader": loopback.check}
+# What each check cell passes after the student's objects: the helpers it defines in the kernel.
+HELPERS = {"train": ["_Probe", "_printed"], "test": ["_Probe", "_printed"], "fit": ["_Probe", "_printed"],
+           "predict": ["_Probe"]}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    with torch.random.fork_rng(devices=[]):
+        return reference_module(SLUG)
+
+
+@pytest.fixture(scope="module")
+def helpers():
+    """_Probe and _printed, as the master's train_steps check cell defines them in the kernel."""
+    master = nbformat.read(str(paths.BOOK / "06_mnist.ipynb"), as_version=4)
+    source = find_cell(master, "check", "train_steps").source
+    definitions = source.split("# Three small batches")[0]
+    return run_answer(definitions, {"nn": nn, "F": F})
+
+
+def objects(exercise: str, code: str, reference, helpers) -> list:
+    """Run an answer cell as the notebook would (with its imports and the earlier answers)."""
+    namespace = {"nn": nn, "F": F, "optim": optim, "tqdm": tqdm,
+                 "MultiLayerPerceptron": reference.MultiLayerPerceptron,
+                 "train": reference.train, "test": reference.test}
+    with torch.random.fork_rng(devices=[]):
+        namespace = run_answer(code, namespace)
+    return ([namespace[name] for name in CHECKED_OBJECTS[exercise]]
+            + [helpers[name] for name in HELPERS.get(exercise, [])])
+
+
+def failures(exercise: str, code: str, reference, helpers, runner=check) -> dict[str, str]:
+    found = {}
+    for name in CHECKS[exercise]:
+        try:
+            runner(SLUG, name, *objects(exercise, code, reference, helpers))
+        except CheckFailed as failure:
+            found[name] = str(failure)
+    return found
+
+
+CORRECT_CASES = [(e, v) for e, variants in CORRECT.items() for v in variants]
+WRONG_CASES = [(e, v) for e, variants in WRONG.items() for v in variants]
+
+
+def test_catalog_is_big_enough():
+    for exercise in CHECKS:
+        assert len(CORRECT[exercise]) >= 2 and len(WRONG[exercise]) >= 5, exercise
+
+
+@pytest.mark.parametrize("runner", sorted(RUNNERS))
+@pytest.mark.parametrize("exercise,name", CORRECT_CASES)
+def test_correct_answers_pass_every_check(exercise, name, runner, reference, helpers):
+    assert failures(exercise, CORRECT[exercise][name], reference, helpers, RUNNERS[runner]) == {}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # e.g. MSELoss on mismatched shapes
+@pytest.mark.parametrize("runner", sorted(RUNNERS))
+@pytest.mark.parametrize("exercise,name", WRONG_CASES)
+def test_wrong_answers_fail_a_check_with_a_message(exercise, name, runner, reference, helpers):
+    messages = failures(exercise, WRONG[exercise][name], reference, helpers, RUNNERS[runner])
+    assert messages, f"{exercise}/{name} passed every hidden check"
+    assert all("should" in m or "raised" in m for m in messages.values()), messages
+    if runner == "grader":  # the same checks fail, with the same message, as in-process
+        assert messages == failures(exercise, WRONG[exercise][name], reference, helpers)
+
+
+# The mistakes the issue names (and a few more) get a message that names them.
+NAMED = [
+    ("train", "no_zero_grad", "train_steps", "zeroed at the start of every iteration"),
+    ("train", "softmax_before_loss", "train_steps", "went through softmax"),
+    ("train", "backward_inside_no_grad", "train_steps", "does not require grad.*torch.no_grad"),
+    ("train", "accuracy_last_batch_only", "train_statistics", "last batch only"),
+    ("train", "eval_mode", "train_steps", r"model\.train\(\)"),
+    ("train", "step_before_backward", "train_steps", "none did"),
+    ("train", "one_step_per_epoch", "train_steps", "one optimizer step per batch"),
+    ("test", "no_eval", "test_evaluation", r"model\.eval\(\)"),
+    ("test", "no_no_grad", "test_evaluation", r"torch\.no_grad\(\)"),
+    ("test", "softmax_before_loss", "test_statistics", "went through softmax"),
+    ("test", "backward_inside_no_grad", "test_evaluation", "raised RuntimeError.*backward"),
+    ("test", "accuracy_last_batch_only", "test_statistics", "last batch only"),
+    ("test", "mean_of_batch_accuracies", "test_statistics", "mean of the per-batch accuracies"),
+    ("MultiLayerPerceptron", "softmax_output", "mlp_forward", "softmax"),
+    ("MultiLayerPerceptron", "no_relu", "mlp_forward", "ReLU between the two layers is missing"),
+    ("optimizer_and_loss", "sgd", "optimizer_and_loss_step", "Adam"),
+    ("optimizer_and_loss", "optimizer_on_another_model", "optimizer_and_loss_step", "none moved"),
+    ("optimizer_and_loss", "nll_loss", "optimizer_and_loss_step", "NLLLoss"),
+    ("fit", "one_epoch_short", "fit_epochs", "3 epochs"),
+    ("fit", "loaders_swapped", "fit_epochs", "order"),
+    ("predict", "no_softmax", "predict_values", "softmax of the outputs"),
+    ("predict", "no_eval", "predict_values", r"model\.eval\(\)"),
+    ("confusion_matrix", "transposed", "confusion_matrix_counts", "transposed"),
+    ("confusion_matrix", "fancy_index_without_accumulate", "confusion_matrix_counts", "once per distinct pair"),
+]
+
+
+@pytest.mark.parametrize("exercise,name,check_name,pattern", NAMED)
+def test_messages_name_the_mistake(exercise, name, check_name, pattern, reference, helpers):
+    with pytest.raises(CheckFailed, match=pattern):
+        loopback.check(SLUG, check_name, *objects(exercise, WRONG[exercise][name], reference, helpers))
+
+
+def test_stubs_report_not_implemented(helpers):
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    def fit(model, train_loader, test_loader, loss_fn, optimizer, epochs=5):
+        raise NotImplementedError()
+
+    probe, printed = helpers["_Probe"], helpers["_printed"]
+    cases = [("train_steps", stub, probe, printed), ("train_statistics", stub, probe, printed),
+             ("test_evaluation", stub, probe, printed), ("test_statistics", stub, probe, printed),
+             ("fit_epochs", fit, probe, printed), ("predict_values", stub, probe),
+             ("confusion_matrix_counts", stub), ("mlp_structure", stub)]
+    for name, *objs in cases:
+        with pytest.raises(CheckFailed, match="not implemented"):
+            loopback.check(SLUG, name, *objs)
+
+
+def test_checks_leave_the_students_random_state_and_objects_alone(reference, helpers):
+    """Check functions draw from private generators and step copies only. (Loading the reference
+    module draws from the global RNG, as it builds the reference `model`; so the checks run here
+    with the module loaded once, as check_function gets them.)"""
+    model, optimizer, loss_fn = objects("optimizer_and_loss", CORRECT["optimizer_and_loss"]["tutorial"],
+                                        reference, helpers)
+    weights = [p.detach().clone() for p in model.parameters()]
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    check_function(SLUG, "optimizer_and_loss_step")(model, optimizer, loss_fn, reference=reference)
+    for name, exercise in [("train_steps", "train"), ("train_statistics", "train"), ("test_statistics", "test"),
+                           ("fit_epochs", "fit"), ("mlp_forward", "MultiLayerPerceptron"),
+                           ("predict_values", "predict"), ("confusion_matrix_counts", "confusion_matrix")]:
+        objs = objects(exercise, CORRECT[exercise]["reference" if "reference" in CORRECT[exercise] else "tutorial"],
+                       reference, helpers)
+        check_function(SLUG, name)(*objs, reference=reference)
+    assert torch.equal(torch.rand(3), expected)
+    assert all(torch.equal(p, w) for p, w in zip(model.parameters(), weights))
+    assert not optimizer.state, "the check stepped the student's optimizer"
