@@ -29,6 +29,26 @@ UNUSED = ("tex-svg*.js", "tex-mml-svg.js", "mml-svg.js", "tex-chtml*.js", "mml-c
           "node-main.js", "svg")
 
 
+# The ipywidgets controls typeset their labels with MathJax 2's MathJax.Hub.Queue whenever a
+# window.MathJax exists; the book serves MathJax 3, which has no Hub (a TypeError per widget).
+# Defer scripts (MathJax) have run by DOMContentLoaded, and this listener is registered before
+# the widget manager's, so the Hub exists before any widget renders.
+MATHJAX2_HUB_JS = """// Staged by course/assets.py: MathJax 2's Hub.Queue for the ipywidgets controls, on MathJax 3.
+document.addEventListener("DOMContentLoaded", function () {
+  var mj = window.MathJax;
+  if (!mj || mj.Hub) { return; }
+  mj.Hub = {Queue: function (job) {
+    var element = job && job[2];
+    var typeset = function () { if (mj.typesetPromise) { mj.typesetPromise(element ? [element] : undefined); } };
+    if (mj.startup && mj.startup.promise) { mj.startup.promise.then(typeset); } else { typeset(); }
+  }};
+});
+"""
+FONTS = ("*.woff", "*.woff2", "*.ttf", "*.eot", "*.svg")
+# The embed manager's styles ask for their fonts at this path relative to the page.
+FONT_PATH = "@jupyter-widgets/html-manager/dist"
+
+
 class AssetError(RuntimeError):
     """A web asset could not be fetched; the message says how to fix it."""
 
@@ -61,13 +81,21 @@ def stage(src: Path) -> dict:
     es5 = npm_package(MATHJAX) / "es5"
     shutil.copytree(es5, src / STATIC_DIR / "mathjax", ignore=shutil.ignore_patterns(*UNUSED))
     widgets = src / STATIC_DIR / "widgets"
-    # embed-amd.js and the fonts it references; the source maps and the other bundles are unused.
+    # embed-amd.js only; maps, fonts (see place_widget_fonts) and the other bundles are unused.
     shutil.copytree(npm_package(WIDGETS) / "dist", widgets,
-                    ignore=shutil.ignore_patterns("*.map", "embed.js*", "libembed-amd.js"))
+                    ignore=shutil.ignore_patterns("*.map", "embed.js*", "libembed-amd.js", *FONTS))
     shutil.copyfile(npm_package(REQUIREJS) / "require.js", widgets / "require.js")
-    # Relative paths below are relative to _static/. Not the staged _static/ folder: Jupyter
-    # Book would add every .js file there to every page. The widget scripts are added by myst-nb
-    # only to pages that hold widget state. embed-amd.js has the built-in widgets compiled in;
-    # no CDN attribute, so it never fetches a module from elsewhere.
+    (widgets / "mathjax2-hub.js").write_text(MATHJAX2_HUB_JS)
     return {"html_static_path": [STATIC_DIR], "mathjax_path": f"mathjax/{MATHJAX_ENTRY}",
-            "nb_ipywidgets_js": {"widgets/require.js": {}, "widgets/embed-amd.js": {}}}
+            "nb_ipywidgets_js": {"widgets/mathjax2-hub.js": {}, "widgets/require.js": {},
+                                 "widgets/embed-amd.js": {}}}
+
+
+def place_widget_fonts(html_dir: Path, pages_folder: str) -> None:
+    """Put the widget manager's fonts where its styles look for them: beside the pages, under
+    ``@jupyter-widgets/html-manager/dist/`` (every chapter page sits in ``pages_folder``)."""
+    target = html_dir / pages_folder / FONT_PATH
+    target.mkdir(parents=True, exist_ok=True)
+    for pattern in FONTS:
+        for font in (npm_package(WIDGETS) / "dist").glob(pattern):
+            shutil.copyfile(font, target / font.name)

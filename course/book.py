@@ -65,9 +65,13 @@ def cache_key(page) -> str:
 
 def kernel_env() -> dict:
     """The kernel's environment: ours, without a MPLBACKEND that would stop inline figures, and
-    without tqdm bars (a frozen bar says nothing in a static page; as widgets it needs a CDN)."""
+    without tqdm bars (a frozen bar says nothing in a static page; as widgets it needs a CDN).
+    MLP_COURSE_DATA points the chapters that load data sets (MNIST) at the offline copy that
+    ``python -m course.mnist_data`` provisions, unless it is set already."""
+    from .mnist_data import ENV_DATA, default_root
     env = dict(os.environ, TQDM_DISABLE="1")
     env.pop("MPLBACKEND", None)
+    env.setdefault(ENV_DATA, str(default_root()))
     return env
 
 
@@ -254,11 +258,18 @@ def check_no_leaks(out: Path, edition: str) -> None:
         raise BookError(f"the {edition} book leaks what it must not show:\n  " + "\n  ".join(found[:20]))
 
 
+def provision_data() -> Path:
+    """The data sets chapters load (MNIST), provisioned offline where kernel_env points them."""
+    from .mnist_data import ENV_DATA, default_root, provision
+    return provision(os.environ.get(ENV_DATA) or default_root())
+
+
 def build(edition: str = "full") -> Path:
     """Execute (or reuse) every chapter, render one edition of the book; return its HTML folder."""
     if edition not in EDITIONS:
         raise ValueError(f"edition must be one of {EDITIONS}, not {edition!r}")
     start = time.monotonic()
+    provision_data()
     pages = {}
     for master in paths.masters():
         page, _ = executed(page_for(master, "full"), master.stem)
@@ -267,6 +278,7 @@ def build(edition: str = "full") -> Path:
     log(f"{edition}: rendering {len(pages)} chapters with Jupyter Book ...")
     out = paths.BUILD / edition
     html_dir = render(src, out)
+    assets.place_widget_fonts(html_dir, paths.BOOK.name)
     figure_alt.label_images(html_dir, {k: v for page in pages.values()
                                        for k, v in page.metadata.get(FIGURE_ALT, {}).items()})
     check_no_leaks(out, edition)
