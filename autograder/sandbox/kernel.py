@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -119,10 +120,11 @@ class Zygote:
         self.preload = list(preload)
         ours, theirs = socket.socketpair()
         self.control = ours
+        self.log = tempfile.TemporaryFile()   # never a pipe: nobody would drain it
         self.process = subprocess.Popen(
             [sys.executable, "-s", "-P", str(ZYGOTE), str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), env=zygote_environment(self.preload),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
             cwd="/", start_new_session=True)
         theirs.close()
         self.lock = threading.Lock()
@@ -143,7 +145,8 @@ class Zygote:
 
     def _stderr(self) -> str:
         try:
-            return (self.process.stderr.read() or b"").decode(errors="replace")[-2000:]
+            self.log.seek(0)
+            return self.log.read().decode(errors="replace")[-2000:]
         except (OSError, ValueError):
             return ""
 
