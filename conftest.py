@@ -9,11 +9,11 @@ from course.cli import use_this_environment  # noqa: E402
 use_this_environment()
 
 # The MNIST chapter's notebooks (book, grading, Colab-like runs) read MNIST from here, offline.
-from course.mnist_data import ENV_DATA, provision  # noqa: E402
+from course.mnist_data import ENV_DATA, provisioned_root  # noqa: E402
 
 import os  # noqa: E402
 
-os.environ.setdefault(ENV_DATA, str(provision()))
+os.environ.setdefault(ENV_DATA, str(provisioned_root()))
 
 
 import pytest  # noqa: E402

@@ -151,9 +151,9 @@ def chapter_files(chapter: str) -> dict:
     if not student_path.exists():
         raise GradingAborted(f"{student_path} is missing: run `make generate` first")
     data = os.environ.get("MLP_COURSE_DATA") or str(paths.ROOT / "data")
-    if "MLP_COURSE_DATA" in master.read_text() and not os.environ.get("MLP_COURSE_DATA"):
-        from course.mnist_data import provision  # the chapter reads MNIST: provision it offline
-        data = str(provision())
+    if "MLP_COURSE_DATA" in master.read_text():
+        from course.mnist_data import provisioned_root  # the chapter reads MNIST, offline
+        data = str(provisioned_root())
     return {"master": master, "slug": slug, "source_text": master.read_text(),
             "student_text": student_path.read_text(),
             "checks_source": (paths.AUTOGRADER / "checks" / f"{slug}.py").read_text(),

@@ -7,8 +7,8 @@
    its code cells, ``requirements.txt`` and ``book/setup_cells.py``, so a rebuild after prose
    edits (or none) executes nothing;
 2. the no-solutions edition then drops every solution cell (``pages.strip_solutions``);
-3. ``_config.yml``, ``_toc.yml``, ``book/intro.md``, ``book/_static/``, the executed pages and
-   a local MathJax (``course.assets``) are staged in ``_build/src-<edition>/`` and Jupyter Book
+3. ``_config.yml``, ``_toc.yml``, the plain pages ``book/*.md``, ``book/_static/``, the executed
+   pages and the self-served MathJax and widget scripts (``course.assets``) are staged in ``_build/src-<edition>/`` and Jupyter Book
    renders them, warnings as errors, into ``_build/<edition>/_build/html``, never executing
    anything itself;
 4. the whole output is scanned for solution lines (no-solutions) and test markers (both).
@@ -68,10 +68,10 @@ def kernel_env() -> dict:
     without tqdm bars (a frozen bar says nothing in a static page; as widgets it needs a CDN).
     MLP_COURSE_DATA points the chapters that load data sets (MNIST) at the offline copy that
     ``python -m course.mnist_data`` provisions, unless it is set already."""
-    from .mnist_data import ENV_DATA, default_root
+    from .mnist_data import ENV_DATA, data_root
     env = dict(os.environ, TQDM_DISABLE="1")
     env.pop("MPLBACKEND", None)
-    env.setdefault(ENV_DATA, str(default_root()))
+    env[ENV_DATA] = str(data_root())
     return env
 
 
@@ -258,18 +258,13 @@ def check_no_leaks(out: Path, edition: str) -> None:
         raise BookError(f"the {edition} book leaks what it must not show:\n  " + "\n  ".join(found[:20]))
 
 
-def provision_data() -> Path:
-    """The data sets chapters load (MNIST), provisioned offline where kernel_env points them."""
-    from .mnist_data import ENV_DATA, default_root, provision
-    return provision(os.environ.get(ENV_DATA) or default_root())
-
-
 def build(edition: str = "full") -> Path:
     """Execute (or reuse) every chapter, render one edition of the book; return its HTML folder."""
     if edition not in EDITIONS:
         raise ValueError(f"edition must be one of {EDITIONS}, not {edition!r}")
     start = time.monotonic()
-    provision_data()
+    from .mnist_data import provisioned_root
+    provisioned_root()  # the data sets chapters load (MNIST), where kernel_env points them
     pages = {}
     for master in paths.masters():
         page, _ = executed(page_for(master, "full"), master.stem)

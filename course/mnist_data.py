@@ -73,6 +73,16 @@ def default_root() -> Path:
     return cache_dir() / "data"
 
 
+def data_root() -> Path:
+    """The root every consumer uses: ``$MLP_COURSE_DATA`` if set, else :func:`default_root`."""
+    return Path(os.environ.get(ENV_DATA) or default_root())
+
+
+def provisioned_root() -> Path:
+    """:func:`data_root`, with MNIST provisioned there (the book build, the tests, the grader)."""
+    return provision(data_root())
+
+
 def raw_folder(root: Path) -> Path:
     """Where torchvision's MNIST looks for the uncompressed files."""
     return Path(root) / "MNIST" / "raw"
