@@ -38,6 +38,7 @@ import fcntl
 import json
 import os
 import platform
+import re
 import resource
 import signal
 import socket
@@ -286,11 +287,33 @@ def bind(source: str, target: str, writable: bool = False) -> None:
                     raise
 
 
+def readonly_targets(paths: list[str]) -> list[str]:
+    """Where to show each read-only path: as given, and where its links lead (shortest first).
+
+    A virtual environment reached through a link (``~/envs/course -> /data/venvs/course``) is
+    used under both names: ``sys.prefix`` keeps the link, resolved module paths do not.
+    """
+    targets = set()
+    for path in paths:
+        if os.path.exists(path):
+            targets.update({os.path.abspath(path), os.path.realpath(path)})
+    outermost = []
+    for path in sorted(targets, key=len):   # a path inside another is shown by that one's bind
+        if not any(path.startswith(parent.rstrip("/") + "/") for parent in outermost):
+            outermost.append(path)
+    return outermost
+
+
+def unescape_mountinfo(field: str) -> str:
+    """A path as /proc/self/mountinfo writes it: space, tab, newline, backslash as octal."""
+    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), field)
+
+
 def submounts(target: str) -> list[str]:
     points = []
     with open("/proc/self/mountinfo") as handle:
         for line in handle:
-            point = line.split()[4].replace("\\040", " ")
+            point = unescape_mountinfo(line.split()[4])
             if point == target or point.startswith(target.rstrip("/") + "/"):
                 points.append(point)
     return points
@@ -324,9 +347,6 @@ def build_root(spec: dict) -> None:
         path = "/etc/" + name
         if os.path.exists(path):
             bind(os.path.realpath(path), new(path))
-    for path in spec["readonly"]:
-        if os.path.exists(path):
-            bind(path, new(path))
     tmpfs(new("/dev"), 1, "0755")
     for name in DEVICES:
         if os.path.exists("/dev/" + name):
@@ -339,6 +359,10 @@ def build_root(spec: dict) -> None:
     tmpfs(new("/tmp"), size)
     tmpfs(new(spec["home"]), size, "0755")
     tmpfs(new(spec["ipc_dir"]), 1, "0700")
+    # The interpreter, the environment and the data go on top of the private tmpfs folders, so
+    # an environment kept under /tmp (or anywhere) is still there inside the sandbox.
+    for path in readonly_targets(spec["readonly"]):
+        bind(os.path.realpath(path), new(path))
     os.makedirs(new("/proc"), exist_ok=True)
     _mount("proc", new("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     write_client(new(spec["client_dir"]), spec["client_files"])
