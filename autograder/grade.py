@@ -39,11 +39,12 @@ import nbformat
 
 from course import paths
 from course.master import BEGIN_HIDDEN, END_HIDDEN, chapter_slug, parse_directive, read_master
+from .faults import GraderFault, from_exception
 from .collect import CollectError, Submission, collect, student_id  # noqa: F401 (re-exported)
 from .repair import SubmissionError, chapter_keys  # noqa: F401 (re-exported)
 from .worker import GRADER_VERSION, Bundle, Limits, fingerprint, grade_task
 
-STATUSES = ("graded", "needs review", "failed")
+STATUSES = ("graded", "needs review", "failed", "grader error")
 BASE_PRELOAD = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.core.interactiveshell",
                 "numpy", "torch", "matplotlib", "matplotlib.pyplot"]
 NEVER_PRELOAD = ("autograder", "solutions", "google", "course", "tests")
@@ -57,7 +58,7 @@ class GradingAborted(RuntimeError):
 class Result:
     student: str
     source: Path | str
-    status: str = "graded"            # graded | needs review | failed
+    status: str = "graded"            # graded | needs review | failed | grader error
     scores: dict = field(default_factory=dict)  # grade id -> score (None: graded by hand)
     max_scores: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
@@ -75,6 +76,11 @@ class Result:
     @property
     def max_total(self) -> float:
         return sum(self.max_scores.values())
+
+    @property
+    def has_grades(self) -> bool:
+        """Graded (perhaps needing a human too), not failed by the submission or the grader."""
+        return self.status in ("graded", "needs review")
 
     @property
     def reason(self) -> str:
@@ -380,19 +386,13 @@ def grade(chapter: str, submissions, out, *, workers: int | None = None,
 
     def on_result(job, record, error) -> None:
         sub = by_key[job["student"]]
-        if record is None:
-            results[sub.student] = Result(sub.student, sub.file, "failed", {}, dict(points),
-                                          [*sub.notes, f"the grader crashed on this submission "
-                                           f"({type(error).__name__}: {str(error)[:300]}); "
-                                           "run the command again to retry it"],
-                                          name=sub.name, key=job["key"])
-        elif record.pop("retry", False):   # the grader's trouble: reported, not kept
-            record.update(file=sub.file, name=sub.name)
-            results[sub.student] = to_result(record, sub, store)
+        if record is None or record.get("fault"):   # the grader's trouble: reported, never kept
+            fault = from_exception(error) if record is None else GraderFault(**record["fault"])
+            results[sub.student] = grader_error(sub, fault, points, job["key"], out)
         else:
             record.update(file=sub.file, name=sub.name)
             results[sub.student] = to_result(store.save(record), sub, store)
-        failed = results[sub.student].status == "failed"
+        failed = results[sub.student].status in ("failed", "grader error")
         counts["failed" if failed else "done"] += 1
         if bar is not None:
             bar.set_postfix(done=counts["done"], failed=counts["failed"],
@@ -429,6 +429,20 @@ def _progress(total: int, enabled: bool):
                 postfix={"done": 0, "failed": 0, "left": total})
 
 
+ERRORS_FOLDER = "grader-errors"
+
+
+def grader_error(sub: Submission, fault: GraderFault, points: dict, key: str, out: Path) -> Result:
+    """The row of a submission the grader failed on: the cause, where the log is, retry advice."""
+    log = out / ERRORS_FOLDER / f"{student_id(sub.student)}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(log, f"{sub.file}\n{fault.cause}\n\n{fault.log}")
+    note = (f"the grader failed, not the submission: {fault.cause} (log: "
+            f"{log.relative_to(out)}); fix the cause and run the command again to grade it")
+    return Result(sub.student, sub.file, "grader error", {}, dict(points), [*sub.notes, note],
+                  name=sub.name, key=key)
+
+
 def to_result(record: dict, sub: Submission, store: Store, reused: bool = False) -> Result:
     return Result(student=sub.student, source=sub.file, status=record["status"],
                   scores=dict(record.get("scores", {})),
@@ -443,13 +457,16 @@ def write_outputs(results: list[Result], bundle: Bundle, out: Path, store: Store
     for r in results:
         folder = student_id(r.student)
         html = store.path(r.key, ".html")
-        if r.status != "failed" and html.exists():
+        stale_log = out / ERRORS_FOLDER / f"{folder}.log"
+        if r.status != "grader error" and stale_log.exists():
+            stale_log.unlink()        # graded since: the old log would only mislead
+        if r.has_grades and html.exists():
             target = out / "nbgrader" / "feedback" / folder / bundle.assignment / f"{bundle.notebook}.html"
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(html, target)
             r.feedback = target
         notebook = store.path(r.key, ".ipynb")
-        if r.status != "failed" and notebook.exists():
+        if r.has_grades and notebook.exists():
             target = out / "nbgrader" / "autograded" / folder / bundle.assignment / f"{bundle.notebook}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(notebook, target)
@@ -487,10 +504,12 @@ def write_review(results: list[Result], path: Path) -> None:
 def summary(results: list[Result], bundle: Bundle, seconds: float, graded_now: int,
             out: Path) -> str:
     counts = {s: sum(r.status == s for r in results) for s in STATUSES}
-    totals = sorted(r.total for r in results if r.status != "failed")
+    totals = sorted(r.total for r in results if r.has_grades)
     maximum = max((r.max_total for r in results), default=0)
     lines = [f"{bundle.slug}: {len(results)} submissions: {counts['graded']} graded, "
-             f"{counts['needs review']} need review, {counts['failed']} failed "
+             f"{counts['needs review']} need review, {counts['failed']} failed"
+             + (f", {counts['grader error']} grader errors (retried on the next run)"
+                if counts["grader error"] else "") + " "
              f"({graded_now} graded now in {seconds:.0f} s"
              + (f", {60 * graded_now / seconds:.0f}/min" if graded_now and seconds else "") + ")."]
     if totals:

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import nbformat
 
+from .faults import GraderFault, from_exception, root_cause
 from .repair import SubmissionError, identify_chapter, read_notebook, repair
 
-GRADER_VERSION = "2"  # bump when a change to the grader may change grades (invalidates stored results)
+GRADER_VERSION = "3"  # bump when a change to the grader may change grades (invalidates stored results)
 
 
 @dataclass
@@ -129,7 +130,7 @@ def readonly_paths(bundle: Bundle) -> list[str]:
 
 def grade_task(job: dict, bundle: Bundle) -> dict:
     """Grade one submission; never raises for a bad submission (only for a broken grader)."""
-    from .sandbox.kernel import KernelStartError, SandboxUnavailable
+    from .sandbox.kernel import SandboxUnavailable
     started = time.perf_counter()
     result = {"key": job["key"], "student": job["student"], "status": "graded", "scores": {},
               "max_scores": dict(bundle.max_scores), "notes": list(job.get("notes", [])),
@@ -143,14 +144,10 @@ def grade_task(job: dict, bundle: Bundle) -> dict:
             result["notes"].append(str(err))
         except SandboxUnavailable:
             raise
-        except KernelStartError as err:   # the machine's fault, not the submission's: retry
-            result["status"], result["retry"] = "failed", True
-            result["notes"].append(f"the grading kernel did not start ({err}); run the command "
-                                   "again to retry")
-        except Exception as err:  # noqa: BLE001 (one bad submission never stops the batch)
-            result["status"] = "failed"
-            result["retry"] = "KernelStartError" in str(err)
-            result["notes"].append(f"grading failed: {type(err).__name__}: {str(err)[:500]}")
+        except Exception as err:  # noqa: BLE001 (the grader's fault: reported, retried, never kept)
+            fault = from_exception(err)
+            result.update(status="grader error", retry=True,
+                          fault={"cause": fault.cause, "log": fault.log})
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
 
@@ -203,8 +200,10 @@ def _grade(job: dict, bundle: Bundle, result: dict) -> None:
             if "SandboxUnavailable" in (outcome.get("error") or "") + (outcome.get("log") or ""):
                 raise SandboxUnavailable(last_line(outcome.get("error") or outcome.get("log")))
         if not outcome.get("success"):
-            raise RuntimeError("nbgrader could not grade this notebook: "
-                               + last_line(outcome.get("error") or outcome.get("log") or ""))
+            log = f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}"
+            if job_state.start_error is not None:
+                raise GraderFault(str(job_state.start_error), log)
+            raise GraderFault(f"nbgrader could not grade this notebook: {root_cause(log)}", log)
         autograded = nbformat.read(str(workspace.autograded_path(student)), as_version=4)
         apply_verdicts(workspace, student, bundle, oracle, autograded, result)
         incidents(autograded, job_state, bundle, result)

@@ -69,7 +69,7 @@ def cmd_grade(args) -> int:
               "the solutions and the hidden checks, use the network and write outside its "
               "folder. Use this only for notebooks you trust.", file=sys.stderr)
     try:
-        grade(args.chapter, [Path(p) for p in args.submissions], Path(args.out),
+        results = grade(args.chapter, [Path(p) for p in args.submissions], Path(args.out),
               workers=args.workers, scheduler=args.scheduler, timeout_cell=args.timeout_cell,
               timeout_notebook=args.timeout_notebook, memory_gb=args.memory,
               sandbox=not args.unsafe_no_sandbox, convention=args.lms, pattern=args.name_pattern,
@@ -82,6 +82,12 @@ def cmd_grade(args) -> int:
         print(f"\nInterrupted. Results so far are kept in {Path(args.out) / '.grader'}: run the "
               "same command again to grade the rest.", file=sys.stderr)
         return 130
+    faults = sum(r.status == "grader error" for r in results)
+    if faults:
+        print(f"error: the grader itself failed on {faults} submission(s) (status 'grader error'; "
+              f"logs in {Path(args.out) / 'grader-errors'}). Fix the cause and run the same "
+              "command again: only those are graded again.", file=sys.stderr)
+        return 3
     return 0
 
 

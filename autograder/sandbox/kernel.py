@@ -313,6 +313,7 @@ class KernelJob:
     data_dir: str | None = None
     process: ForkedKernel | None = None
     dead: str | None = None           # why the kernel is gone, once it is
+    start_error: Exception | None = None   # why the kernel did not start, if it did not
     dead_cell: int | None = None
     expired: bool = False             # the per-notebook time limit struck
     output_bytes: int = 0
@@ -342,6 +343,9 @@ class KernelJob:
             try:
                 self.process = ForkedKernel(self.zygote, self.spec(connection), peer.fileno(),
                                             self.startup_timeout)
+            except KernelStartError as err:
+                self.start_error = err      # the grader's fault: nbgrader's log buries it
+                raise
             finally:
                 peer.close()  # the kernel holds the only other end: EOF when it dies
             if self.expired:
