@@ -1,5 +1,5 @@
 # One entry point for every task. `make help` lists them.
-# The venv lives in .venv unless VENV is set (CI keeps one per requirements hash in a cache).
+# The venv lives in .venv inside the clone unless VENV is set.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,12 +7,14 @@ INSTALLED := $(VENV)/.installed
 # CHAPTERS=spiral_split (slugs or numbers) limits sync, generate, check and book to those chapters.
 export CHAPTERS
 
-.PHONY: help setup system-programs sync generate check book book-no-solutions grade test test-fast clean
+.PHONY: help setup python-env system-programs sync generate check dev book book-no-solutions grade test test-fast clean
 
 help:  ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
 
 setup: system-programs $(INSTALLED)  ## install everything: system programs, then the pinned Python packages
+
+python-env: $(INSTALLED)  ## only the Python environment (what sync, generate, check, dev, grade need)
 
 # Debian packages the course needs besides Python's: `dot` draws the autograd graphs (chapter 5),
 # Chromium runs the browser tests of the book. Installed only where missing, as root or with
@@ -33,13 +35,13 @@ $(INSTALLED): requirements.txt constraints.txt
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
-sync: setup  ## stamp setup cells and nbgrader metadata into the masters (book/*.ipynb)
+sync: $(INSTALLED)  ## stamp setup cells and nbgrader metadata into the masters (book/*.ipynb)
 	$(PY) -m course sync
 
 generate: sync  ## regenerate student notebooks (students/) and solution modules (solutions/)
 	$(PY) -m course generate
 
-check: setup  ## fail if a master or a generated file is stale
+check: $(INSTALLED)  ## fail if a master or a generated file is stale
 	$(PY) -m course check
 
 book: setup  ## execute every chapter and build the HTML book in _build/full
@@ -48,14 +50,17 @@ book: setup  ## execute every chapter and build the HTML book in _build/full
 book-no-solutions: setup  ## build the edition without solutions (for a graded term)
 	$(PY) -m course book --edition no-solutions
 
-grade: setup  ## grade a class: make grade CHAPTER=01 SUBMISSIONS=submissions.zip [OUT=grades] [WORKERS=N] [ARGS="--scheduler tcp://host:8786 ..."]
+grade: $(INSTALLED)  ## grade a class: make grade CHAPTER=01 SUBMISSIONS=submissions.zip [OUT=grades] [WORKERS=N] [ARGS="--scheduler tcp://host:8786 ..."]
 	$(PY) -m course grade $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
 
 test: setup  ## run the whole test suite (builds, grading, notebook execution)
 	$(PY) -m pytest
 
-test-fast: setup  ## the tests that take seconds, not minutes
-	$(PY) -m pytest -m "not slow"
+test-fast: $(INSTALLED)  ## the tests that take seconds: no grading runs, book, browser or MNIST
+	$(PY) -m pytest -m "not slow and not book and not browser and not mnist"
+
+dev: $(INSTALLED)  ## one chapter's inner loop: make dev CHAPTER=04 (sync, generate, check, its fast tests)
+	$(PY) -m course dev $(CHAPTER)
 
 clean:  ## remove build outputs (keeps the venv)
 	rm -rf _build grades

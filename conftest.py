@@ -1,6 +1,14 @@
-"""Make the repository root importable in tests (course/, autograder/)."""
+"""Make the repository root importable in tests (course/, autograder/), and sort tests by cost.
+
+Markers (pytest.ini): ``slow`` (runs notebooks or grades: minutes), ``book`` (builds the book),
+``browser`` (headless Chromium), ``mnist`` (needs the real MNIST, provisioned on first use).
+``make test-fast`` runs the tests that carry none of them; ``make test`` runs everything.
+"""
+import os
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -8,15 +16,34 @@ from course.cli import use_this_environment  # noqa: E402
 
 use_this_environment()
 
-# The MNIST chapter's notebooks (book, grading, Colab-like runs) read MNIST from here, offline.
-from course.mnist_data import ENV_DATA, provisioned_root  # noqa: E402
-
-import os  # noqa: E402
-
-os.environ.setdefault(ENV_DATA, str(provisioned_root()))
+BOOK_FIXTURES = {"full_html", "plain_html"}
+MNIST_FILES = {"test_mnist_data.py", "test_grading_mnist.py"}
 
 
-import pytest  # noqa: E402
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if BOOK_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.book)
+        if "browser" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)
+        if item.path.name in MNIST_FILES or "06_mnist" in item.nodeid:
+            item.add_marker(pytest.mark.mnist)
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    """MNIST provisioned offline (from the cache after the first time), and named in the
+    environment the chapter's notebooks read (book, grading, Colab-like runs)."""
+    from course.mnist_data import ENV_DATA, provisioned_root
+    root = provisioned_root()
+    os.environ.setdefault(ENV_DATA, str(root))
+    return Path(os.environ[ENV_DATA])
+
+
+@pytest.fixture(autouse=True)
+def _mnist_when_marked(request):
+    if request.node.get_closest_marker("mnist"):
+        request.getfixturevalue("mnist_root")
 
 
 @pytest.fixture(scope="session")

@@ -322,11 +322,13 @@ def default_workers() -> int:
 def grade(chapter: str, submissions, out, *, workers: int | None = None,
           scheduler: str | None = None, timeout_cell: int = 60, timeout_notebook: int = 300,
           memory_gb: float = 4.0, sandbox: bool = True, convention: str = "auto",
-          pattern: str | None = None, progress: bool = False, log=None) -> list[Result]:
+          pattern: str | None = None, progress: bool = False, log=None,
+          on_result=None) -> list[Result]:
     """Grade every submission of one chapter; write grades.csv, feedback and the review list.
 
     ``submissions``: notebooks, folders or LMS zips (a list), or ``{student: notebook}``.
-    ``workers=0`` grades in this process (no Dask), for debugging.
+    ``workers=0`` grades in this process (no Dask), for debugging. ``on_result(Result)`` is called
+    as each submission's result is stored (what is stored survives an interruption).
     """
     log = log or (lambda message: None)
     out = Path(out)
@@ -392,6 +394,8 @@ def grade(chapter: str, submissions, out, *, workers: int | None = None,
         else:
             record.update(file=sub.file, name=sub.name)
             results[sub.student] = to_result(store.save(record), sub, store)
+        if on_result is not None:
+            on_result(results[sub.student])
         failed = results[sub.student].status in ("failed", "grader error")
         counts["failed" if failed else "done"] += 1
         if bar is not None:

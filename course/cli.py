@@ -1,4 +1,4 @@
-"""One command for every task: ``python -m course {sync,generate,check,book,grade}``.
+"""One command for every task: ``python -m course {sync,generate,check,dev,book,grade}``.
 
 The Makefile wraps these; run ``python -m course --help`` for the details.
 """
@@ -53,6 +53,24 @@ def student_leaks() -> list[str]:
     return problems
 
 
+FAST = "not slow and not book and not browser and not mnist"   # pytest markers: see conftest.py
+
+
+def cmd_dev(args) -> int:
+    """The authors' inner loop for one chapter: sync, generate, check it, run its fast tests."""
+    import subprocess
+    master = paths.master_for(args.chapter)
+    os.environ["CHAPTERS"] = master.stem
+    slug = master.stem.split("_", 1)[1]
+    for step in (cmd_sync, cmd_generate, cmd_check):
+        if step(args):
+            return 1
+    tests = sorted(str(p.relative_to(paths.ROOT)) for p in (paths.ROOT / "tests").glob(f"test_*{slug}*.py"))
+    command = [sys.executable, "-m", "pytest", "-q", "-m", FAST, "tests/test_masters.py", *tests]
+    print("Running: " + " ".join(command[2:]), flush=True)
+    return subprocess.run(command, cwd=paths.ROOT).returncode
+
+
 def cmd_book(args) -> int:
     from .book import build
     html = build(edition=args.edition)
@@ -105,6 +123,8 @@ def main(argv=None) -> None:
     sub.add_parser("sync", help="stamp setup cells and write nbgrader metadata into the masters")
     sub.add_parser("generate", help="write student notebooks and solution modules")
     sub.add_parser("check", help="fail if masters or generated files are stale")
+    dev = sub.add_parser("dev", help="one chapter: sync, generate, check, then its fast tests")
+    dev.add_argument("chapter", help="chapter slug or number, e.g. spiral_split or 04")
     book = sub.add_parser("book", help="execute the chapters and build the HTML book")
     book.add_argument("--edition", choices=["full", "no-solutions"], default="full",
                       help="'no-solutions' leaves every solution out (for a graded term)")
@@ -135,5 +155,5 @@ def main(argv=None) -> None:
                             "namespaces are unavailable, and only for trusted notebooks)")
     args = parser.parse_args(argv)
     handler = {"sync": cmd_sync, "generate": cmd_generate, "check": cmd_check,
-               "book": cmd_book, "grade": cmd_grade}[args.command]
+               "book": cmd_book, "grade": cmd_grade, "dev": cmd_dev}[args.command]
     sys.exit(handler(args))

@@ -120,13 +120,3 @@ def test_checks_leave_the_students_random_state_alone():
                       ("value_local_gradients", reference.Value)]:
         check("backprop", name, obj)
     assert torch.equal(torch.rand(3), expected)
-
-
-def test_hidden_checks_are_fast():
-    import time
-    reference = reference_module("backprop")
-    for name, obj in [("backward_update", reference.backward), ("value_backward", reference.Value),
-                      ("value_local_gradients", reference.Value)]:
-        start = time.perf_counter()
-        check("backprop", name, obj)
-        assert time.perf_counter() - start < 2.0, name

@@ -3,12 +3,9 @@ originals keep their bytes), re-running (same scores, nothing regraded), a late 
 interrupted run, and an external Dask scheduler."""
 import csv
 import hashlib
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -35,10 +32,9 @@ def corpus(tmp_path_factory):
     sources = [root / "bad", root / "bad_lms.zip"]
     before = {p: sha(p) for p in root.rglob("*") if p.is_file()}
     out = root / "out"
-    started = time.perf_counter()
     results = grade("relu_approximation", sources, out, workers=2, **LIMITS)
     return {"root": root, "sources": sources, "out": out, "before": before,
-            "results": {r.student: r for r in results}, "seconds": time.perf_counter() - started}
+            "results": {r.student: r for r in results}}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -98,11 +94,9 @@ def test_feedback_has_messages_but_no_hidden_code_or_its_traceback(corpus):
 
 def test_a_second_run_regrades_nothing_and_gives_the_same_rows(corpus):
     first = (corpus["out"] / "grades.csv").read_text()
-    started = time.perf_counter()
     again = grade("relu_approximation", corpus["sources"], corpus["out"], workers=2, **LIMITS)
     assert all(r.reused or r.status == "failed" for r in again)
     assert (corpus["out"] / "grades.csv").read_text() == first
-    assert time.perf_counter() - started < 30
 
 
 def test_a_late_submission_is_graded_alone(corpus, tmp_path):
@@ -119,6 +113,8 @@ def test_a_late_submission_is_graded_alone(corpus, tmp_path):
 
 
 def test_an_interrupted_run_picks_up_where_it_stopped(tmp_path):
+    """Ctrl-C after the second result (raised where the instructor's would arrive: while results
+    come in); the command run again grades exactly the rest, and the rows are complete."""
     student = student_notebook(CHAPTER)
     folder = tmp_path / "subs"
     answers = [CORRECT["loop"], WRONG["bias_sign_flipped"], CORRECT["vectorised"],
@@ -126,21 +122,23 @@ def test_an_interrupted_run_picks_up_where_it_stopped(tmp_path):
     for i, code in enumerate(answers):
         write(with_answers(student, {"approximate_function": code}), folder / f"s{i}.ipynb")
     out = tmp_path / "out"
+    arrived = []
+
+    def interrupt_after_two(result):
+        arrived.append(result.student)
+        if len(arrived) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        grade("relu_approximation", [folder], out, workers=1, on_result=interrupt_after_two,
+              **LIMITS)
+    store = out / ".grader" / "results"
+    assert len(list(store.glob("*.json"))) == 2
     command = [sys.executable, "-m", "course", "grade", "relu_approximation", str(folder),
                "--out", str(out), "--workers", "1", "--no-progress"]
-    process = subprocess.Popen(command, cwd=paths.ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    store = out / ".grader" / "results"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and len(list(store.glob("*.json"))) < 2:
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGINT)
-    output = process.communicate(timeout=120)[0].decode()
-    kept = len(list(store.glob("*.json")))
-    assert 2 <= kept < len(answers), output
     done = subprocess.run(command, cwd=paths.ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"Grading {len(answers) - kept} submission(s)" in done.stdout
+    assert f"Grading {len(answers) - 2} submission(s)" in done.stdout
     rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open())}
     assert [rows[f"s{i}"]["total"] for i in range(6)] == ["3", "1", "3", "0", "3", "3"]
 

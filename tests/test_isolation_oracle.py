@@ -250,13 +250,17 @@ def test_loopback_reports_like_the_grader():
     torch.manual_seed(3)
     expected = torch.rand(2)
     torch.manual_seed(3)
+    np.random.seed(7)
+    numpy_state = np.random.get_state()
     with pytest.raises(CheckFailed, match="relu_acts .* sign"):
         from tests.catalog.relu_approximation import WRONG
         from tests.helpers import run_answer
         fn = run_answer(WRONG["bias_sign_flipped"])["approximate_function"]
         loopback.check("relu_approximation", "approximate_function_values", fn)
     assert torch.equal(torch.rand(2), expected)  # the caller's random state is left alone
-    assert np.random.get_state() is not None
+    after = np.random.get_state()
+    assert after[0] == numpy_state[0] and np.array_equal(after[1], numpy_state[1])
+    assert after[2:] == numpy_state[2:]
 
 
 def test_a_check_cannot_be_nested_inside_the_code_it_checks():

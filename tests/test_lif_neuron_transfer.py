@@ -39,7 +39,7 @@ def at_threshold(Rm, Vth=1.0, ulps=2):
 
 
 @pytest.mark.parametrize("Rm, tau_ref", [(1.0, 1.0), (4.4, 1.0), (4.5, 10.0), (13.7, 2.5),
-                                         (100.0, 1.0), (100.0, 100.0)])
+                                         (100.0, 1.0), (100.0, 10.0), (100.0, 100.0)])
 def test_explorer_settings_match_the_loop(Rm, tau_ref):
     settings = dict(EXPLORER, Rm=Rm, tau_ref=tau_ref)
     expected = loop_counts(CURRENTS, **settings)

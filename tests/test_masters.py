@@ -70,6 +70,7 @@ def test_every_master_has_the_setup_cells_and_no_outputs():
         assert {c.ident for c in cells if c.role == "setup"} >= {"imports", "seed", "device"}, master
 
 
+@pytest.mark.slow   # generates every chapter (minutes); `make dev` and `make check` do it too
 def test_generated_files_are_fresh_and_leak_nothing(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli_main(["check"])

@@ -11,7 +11,6 @@ import socket
 import struct
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -92,12 +91,10 @@ def test_torchvision_loads_them_without_the_network(root, monkeypatch):
     assert sorted(p.name for p in (root / "MNIST" / "raw").iterdir()) == sorted(CLASSIC_MD5)
 
 
-def test_provision_is_idempotent_and_fast(root):
+def test_provision_is_idempotent(root):
     raw = root / "MNIST" / "raw"
     before = {p.name: p.stat().st_mtime_ns for p in raw.iterdir()}
-    start = time.perf_counter()
     assert mnist_data.provision(root) == root
-    assert time.perf_counter() - start < 0.5
     assert {p.name: p.stat().st_mtime_ns for p in raw.iterdir()} == before
 
 
