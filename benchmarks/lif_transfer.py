@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,21 +30,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from autograder.hidden import reference_module  # noqa: E402
+from benchmarks.timing import best_of  # noqa: E402
 
 REF = reference_module("lif_neuron")
 CURRENTS = torch.linspace(0, 2, 10)
 FINE = np.linspace(0, 2, 400)
 SETTINGS = [(1.0, 1.0), (4.4, 1.0), (100.0, 10.0)]  # (Rm, tau_ref): start, slowest, many spikes
 T, DT, CM, VTH = 1000, 1, 10, 1
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def loop(Is, Rm, tau_ref):
