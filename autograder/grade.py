@@ -386,7 +386,7 @@ def grade(chapter: str, submissions, out, *, workers: int | None = None,
             + ("" if scheduler else f" with {n} worker(s)") + ".")
     bar = _progress(len(jobs), progress)
 
-    def on_result(job, record, error) -> None:
+    def record_result(job, record, error) -> None:
         sub = by_key[job["student"]]
         if record is None or record.get("fault"):   # the grader's trouble: reported, never kept
             fault = from_exception(error) if record is None else GraderFault(**record["fault"])
@@ -406,9 +406,9 @@ def grade(chapter: str, submissions, out, *, workers: int | None = None,
     if jobs:
         try:
             if n == 0 and not scheduler:
-                run_inline(jobs, bundle_factory(), on_result)
+                run_inline(jobs, bundle_factory(), record_result)
             else:
-                run_dask(jobs, bundle_factory, preload, n, scheduler, on_result, log)
+                run_dask(jobs, bundle_factory, preload, n, scheduler, record_result, log)
         finally:
             if bar is not None:
                 bar.close()

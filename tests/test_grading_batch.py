@@ -135,7 +135,10 @@ def test_an_interrupted_run_picks_up_where_it_stopped(tmp_path):
     store = out / ".grader" / "results"
     assert len(list(store.glob("*.json"))) == 2
     command = [sys.executable, "-m", "course", "grade", "relu_approximation", str(folder),
-               "--out", str(out), "--workers", "1", "--no-progress"]
+               "--out", str(out), "--workers", "1", "--no-progress",
+               "--timeout-cell", str(LIMITS["timeout_cell"]),
+               "--timeout-notebook", str(LIMITS["timeout_notebook"]),
+               "--memory", str(LIMITS["memory_gb"])]   # the same limits: the same keys
     done = subprocess.run(command, cwd=paths.ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Grading {len(answers) - 2} submission(s)" in done.stdout
