@@ -68,12 +68,12 @@ for pid in children:
     os.waitpid(pid, 0)
 print("ALL-CHILDREN-RAN")
 ''',
-    # One display shown 500 times, then updated with 20 KB: 10 MB through display updates.
+    # One display shown 100 times, then updated with 60 KB: 6 MB through display updates.
     "display_updates": '''
 from IPython.display import display, update_display
-for _ in range(500):
+for _ in range(100):
     display("small", display_id="same")
-update_display({{"text/plain": "u" * 20_000}}, raw=True, display_id="same")
+update_display({{"text/plain": "u" * 60_000}}, raw=True, display_id="same")
 ''',
     "control_display_update": '''
 from IPython.display import display, update_display
