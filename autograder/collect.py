@@ -35,6 +35,8 @@ from pathlib import Path, PurePosixPath
 
 MAX_FILE = 64 << 20           # a notebook larger than this is not read
 MAX_ARCHIVE_DEPTH = 2         # zips inside zips
+MAX_UNPACKED = 2 << 30        # what one archive from the LMS may unpack to, in all
+MAX_UNPACKED_INNER = 128 << 20  # what a zip inside it (a student's upload) may unpack to
 JUNK = re.compile(r"(^|/)(__MACOSX/|\.ipynb_checkpoints/|\._[^/]*$|\.DS_Store$|Thumbs\.db$)")
 CANVAS = re.compile(r"^(?P<name>[^_/]+?)_(?:(?P<late>LATE)_)?(?P<student>\d{3,})_(?P<sub>\d{3,})_"
                     r"(?P<file>.+)$")
@@ -89,7 +91,8 @@ def read_sources(sources: list[Path]) -> list[Entry]:
         elif zipfile.is_zipfile(source) if source.is_file() else False:
             try:
                 with zipfile.ZipFile(source) as archive:
-                    entries += read_zip(archive, str(source), "", 0)
+                    entries += read_zip(archive, str(source), "", 0,
+                                        Budget(MAX_UNPACKED, source.name))
             except (zipfile.BadZipFile, OSError) as err:
                 raise CollectError(f"{source}: not a readable zip archive ({err})") from None
         elif source.is_file():
@@ -146,7 +149,61 @@ def safe_parts(name: str) -> tuple[list[str], bool]:
     return clean, escaped
 
 
-def read_zip(archive: zipfile.ZipFile, origin: str, prefix: str, depth: int) -> list[Entry]:
+@dataclass
+class Budget:
+    """What an archive may still unpack, in all (its members and the zips inside it); an inner
+    archive draws on its own budget and on its outer archives' too."""
+
+    limit: int
+    name: str
+    outer: "Budget | None" = None
+    used: int = 0
+
+    def short(self, size: int) -> "Budget | None":
+        """The budget (this one or an outer one) that has less than ``size`` left."""
+        if self.used + size > self.limit:
+            return self
+        return self.outer.short(size) if self.outer else None
+
+    def take(self, size: int) -> None:
+        self.used += size
+        if self.outer:
+            self.outer.take(size)
+
+    def problem(self) -> str:
+        return (f"not read: the archive {self.name!r} unpacks to more than {self.limit >> 20} MB "
+                "in all; ask for the notebook alone")
+
+
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, entry: Entry,
+                budget: Budget) -> None:
+    """Read one member into entry.data, within MAX_FILE and what its archives may still unpack
+    (the declared size is checked first, the bytes read after: a member may lie about it)."""
+    if info.file_size > MAX_FILE:
+        entry.problem = f"larger than {MAX_FILE >> 20} MB: not read"
+        return
+    short = budget.short(info.file_size)
+    if short is not None:
+        entry.problem = short.problem()
+        return
+    try:
+        with archive.open(info) as handle:
+            data = handle.read(MAX_FILE + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as err:
+        entry.problem = f"damaged in the archive ({err})"
+        return
+    short = budget.short(len(data))
+    if len(data) > MAX_FILE:
+        entry.problem = f"larger than {MAX_FILE >> 20} MB: not read"
+    elif short is not None:
+        entry.problem = short.problem()
+    else:
+        budget.take(len(data))
+        entry.data = data
+
+
+def read_zip(archive: zipfile.ZipFile, origin: str, prefix: str, depth: int,
+             budget: Budget) -> list[Entry]:
     entries = []
     for info in archive.infolist():
         if info.is_dir():
@@ -171,22 +228,13 @@ def read_zip(archive: zipfile.ZipFile, origin: str, prefix: str, depth: int) -> 
             entry.problem = "a symbolic link in the archive: not read"
         elif info.flag_bits & 0x1:
             entry.problem = "encrypted in the archive: not read"
-        elif info.file_size > MAX_FILE:
-            entry.problem = f"larger than {MAX_FILE >> 20} MB: not read"
         else:
-            try:
-                with archive.open(info) as handle:
-                    data = handle.read(MAX_FILE + 1)
-                if len(data) > MAX_FILE:
-                    entry.problem = f"larger than {MAX_FILE >> 20} MB: not read"
-                else:
-                    entry.data = data
-            except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as err:
-                entry.problem = f"damaged in the archive ({err})"
+            read_member(archive, info, entry, budget)
         if entry.data and relative.lower().endswith(".zip") and depth < MAX_ARCHIVE_DEPTH:
             try:
                 with zipfile.ZipFile(io.BytesIO(entry.data)) as inner:
-                    entries += read_zip(inner, origin, relative + "/", depth + 1)
+                    entries += read_zip(inner, origin, relative + "/", depth + 1,
+                                        Budget(MAX_UNPACKED_INNER, relative, budget))
                 continue
             except zipfile.BadZipFile:
                 entry.problem = "a damaged zip inside the archive"

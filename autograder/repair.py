@@ -25,6 +25,8 @@ KEY_ROLES = {"setup", "exercise", "check", "think"}
 GRADED_ROLES = {"exercise", "check", "think"}
 STUDENT_OWNED = {"exercise", "think"}  # the student's source is kept; everything else restored
 CELL_TYPES = {"code", "markdown", "raw"}
+MAX_CELLS = 2000                 # a chapter has under 100; students add a few dozen at most
+MAX_SOURCE = 8 << 20             # characters of cell source in all (outputs are not read)
 
 
 class SubmissionError(ValueError):
@@ -62,6 +64,7 @@ def read_notebook(data: bytes) -> nbformat.NotebookNode:
         except Exception as err:  # noqa: BLE001
             raise SubmissionError(f"an old-format notebook that cannot be read "
                                   f"({type(err).__name__}); {DOWNLOAD}") from None
+    check_size(raw["cells"])
     cells = []
     for item in raw["cells"]:
         if not isinstance(item, dict) or item.get("cell_type") not in CELL_TYPES:
@@ -87,6 +90,23 @@ def read_notebook(data: bytes) -> nbformat.NotebookNode:
         k: v for k, v in metadata.items() if k in ("kernelspec", "language_info")
         and isinstance(v, dict)})
     return nb
+
+
+def check_size(cells: list) -> None:
+    """Bounds on what repair and grading process, so their time stays within reason: raise
+    SubmissionError past MAX_CELLS cells or MAX_SOURCE characters of source."""
+    if len(cells) > MAX_CELLS:
+        raise SubmissionError(f"the notebook has {len(cells)} cells, more than the {MAX_CELLS} a "
+                              "submission may have; ask the student to delete the cells they "
+                              "added and submit again")
+    size = 0
+    for item in cells:
+        source = item.get("source", "") if isinstance(item, dict) else ""
+        size += sum(len(str(s)) for s in source) if isinstance(source, list) else len(str(source))
+    if size > MAX_SOURCE:
+        raise SubmissionError(f"the notebook's cells hold {size >> 20} MB of text, more than the "
+                              f"{MAX_SOURCE >> 20} MB a submission may have; ask the student to "
+                              "remove the pasted data and submit again")
 
 
 def decode_text(data: bytes) -> str:

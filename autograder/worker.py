@@ -14,7 +14,6 @@ pass; feedback is generated from that.
 """
 from __future__ import annotations
 
-import atexit
 import hashlib
 import logging
 import os
@@ -99,14 +98,6 @@ def prepared(bundle: Bundle) -> _Cache:
     return _CACHE
 
 
-def scratch_root() -> Path:
-    root = Path(tempfile.gettempdir()) / f"mlp-grading-{os.getuid()}-{os.getpid()}"
-    if not root.exists():
-        root.mkdir(parents=True)
-        atexit.register(shutil.rmtree, root, True)
-    return root
-
-
 def readonly_paths(bundle: Bundle) -> list[str]:
     """What a kernel may read besides the system: the interpreter, the environment, data."""
     found = [sys.base_prefix, sys.prefix]
@@ -153,7 +144,7 @@ def grade_task(job: dict, bundle: Bundle) -> dict:
 
 
 def _grade(job: dict, bundle: Bundle, result: dict) -> None:
-    from .sandbox.kernel import KernelJob, kernel_job, zygote_for
+    from .sandbox.kernel import KernelJob, kernel_job, scratch_root, zygote_for
     from .sandbox.oracle import Oracle
     from .workspace import Workspace, feedback_html
 

@@ -35,7 +35,8 @@ LAYER_SHAPES = [(100, 784), (100,), (10, 100), (10,)]
 N_PARAMETERS = 784 * 100 + 100 + 100 * 10 + 10   # 79510
 TUTORIAL_LR = 1e-2
 LR = 0.1   # plain SGD in the train checks: every step shows in the weights
-NUMBER = r"([-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf))"
+# One way to split any digit run (\d+\.?\d* had n: quadratic time on a long run of digits).
+NUMBER = r"([-+]?(?:\d+(?:\.\d*)?(?:e[-+]?\d+)?|nan|inf))"
 ACCURACY_LINE = re.compile(r"accuracy\s*=\s*" + NUMBER + r"\s*%", re.I)
 LOSS_LINE = re.compile(r"loss\s*=\s*" + NUMBER, re.I)
 EPOCH_LINE = re.compile(r"Epoch\s+(-?\d+)\s+done\.\s+Average\s+(train|test)", re.I)

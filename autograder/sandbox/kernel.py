@@ -14,10 +14,12 @@ Everything about one submission's run lives in a :class:`KernelJob`, made curren
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -79,8 +81,43 @@ COMMON_ENV = {
 
 def zygote_environment(preload: list[str]) -> dict:
     env = {**COMMON_ENV, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-           "HOME": os.environ.get("HOME", "/tmp"), "MLP_PRELOAD": json.dumps(preload)}
+           "HOME": os.environ.get("HOME", "/tmp"), "MLP_PRELOAD": json.dumps(preload),
+           "MLP_SCRATCH_ROOT": str(scratch_root())}
     return env
+
+
+# --- scratch folders -------------------------------------------------------------------------------
+
+SCRATCH_PREFIX = "mlp-grading-"
+
+
+def scratch_root() -> Path:
+    """This process's scratch folder (one sub-folder per submission being graded). Removed by
+    this process's fork server when the process goes, however it goes; a folder left by a
+    process that no longer exists (its fork server killed too) is removed here."""
+    root = Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{os.getuid()}-{os.getpid()}"
+    if not root.exists():
+        remove_stale_scratch(root.parent)
+        root.mkdir(parents=True)
+        atexit.register(shutil.rmtree, root, True)
+    return root
+
+
+def remove_stale_scratch(folder: Path) -> None:
+    for path in folder.glob(f"{SCRATCH_PREFIX}{os.getuid()}-*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not process_exists(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def kernel_environment(home: str, tmp: str, client_dir: str, data_dir: str | None) -> dict:
@@ -162,9 +199,12 @@ class Zygote:
         return int(reply["pid"])
 
     def close(self) -> None:
+        """End of file on the control socket: the server kills its kernels and exits."""
         with contextlib.suppress(OSError):
             self.control.close()
-        if self.process.poll() is None:
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
 
@@ -206,6 +246,8 @@ class ForkedKernel:
         self.log = ""
         self.ready = False
         self.error: tuple[str, str] | None = None
+        self.limit: str | None = None          # why the zygote's watch stopped the kernel
+        self._kernel_fd: int | None = None     # a pidfd of G, PID 1 of the kernel's namespace
         deadline = time.monotonic() + timeout
         while not self.ready and self.returncode is None and self.error is None:
             left = deadline - time.monotonic()
@@ -250,6 +292,10 @@ class ForkedKernel:
         kind = event.get("event")
         if kind == "forked":
             self.kernel_pid = int(event["pid"])
+            with contextlib.suppress(OSError, AttributeError):
+                self._kernel_fd = os.pidfd_open(self.kernel_pid)
+        elif kind == "limit":
+            self.limit = str(event.get("message", ""))[:500]
         elif kind == "ready":
             self.ready = True
         elif kind == "error":
@@ -278,17 +324,33 @@ class ForkedKernel:
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
+        """To the kernel (G) itself, which may have left C's session, and, unless it is an
+        interrupt (for the kernel only), to C's process group."""
+        if self._kernel_fd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self._kernel_fd, signum)
+            if signum == signal.SIGINT:
+                return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signum)
 
     def kill(self) -> None:
+        """G first: as PID 1 of its namespace, its death takes every process it started."""
         self.send_signal(signal.SIGKILL)
+
+    def release(self) -> None:
+        if self._kernel_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._kernel_fd)
+            self._kernel_fd = None
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
 
     def describe_exit(self) -> str:
         code = self.returncode
+        if self.limit:
+            return f"it was stopped: {self.limit}"
         if code is None:
             return "it is still running"
         if code < 0:
@@ -308,6 +370,7 @@ class KernelJob:
     tmpfs_mb: int = 256
     fsize_mb: int = 256
     output_limit: int = 2 << 20
+    max_processes: int = 256
     startup_timeout: float = 120
     readonly: list = field(default_factory=list)
     data_dir: str | None = None
@@ -331,7 +394,7 @@ class KernelJob:
                 "ipc_dir": ipc, "client_dir": client, "client_files": client_files(),
                 "env": kernel_environment(home, tmp, client, self.data_dir),
                 "tmpfs_mb": self.tmpfs_mb, "fsize_mb": self.fsize_mb,
-                "memory_bytes": self.memory_bytes,
+                "memory_bytes": self.memory_bytes, "max_processes": self.max_processes,
                 "connection": {**connection, "ip": f"{ipc}/kernel"}}
 
     def launch(self, connection: dict) -> ForkedKernel:
@@ -351,6 +414,11 @@ class KernelJob:
             if self.expired:
                 self.process.kill()
             return self.process
+
+    def charge(self, size: int) -> bool:
+        """Count ``size`` characters of output; False once the notebook's budget is spent."""
+        self.output_bytes += size
+        return self.output_bytes <= self.output_limit
 
     def expire(self) -> None:
         """The per-notebook time limit: kill the kernel and everything it started."""
@@ -375,6 +443,7 @@ def kernel_job(job: KernelJob):
             job.process.kill()
             with contextlib.suppress(Exception):
                 job.process.wait(timeout=10)
+            job.process.release()
         if job.oracle_peer is not None:
             job.oracle_peer.close()
 
@@ -424,6 +493,7 @@ class SandboxedExecute(Execute):
         kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(**kwargs)
         self.shutdown_kernel = "immediate"
+        self.store_widget_state = False
 
     def preprocess_cell(self, cell, resources, index):
         job = current_job()
@@ -444,21 +514,54 @@ class SandboxedExecute(Execute):
             return cell, resources
 
     def output(self, outs, msg, display_id, cell_index):
-        if msg["msg_type"] != "error":
-            job = current_job()
-            content = msg.get("content", {})
-            size = len(content.get("text", "")) + sum(len(str(v)) for v in
-                                                      content.get("data", {}).values())
-            job.output_bytes += size
-            if job.output_bytes > job.output_limit:
-                if not job.truncated:
-                    job.truncated = True
-                    note = NotebookNode(output_type="stream", name="stdout", text=(
-                        f"\n[grader: output stopped here, the notebook printed more than "
-                        f"{job.output_limit >> 20} MB]\n"))
-                    outs.append(note)
-                return None
-        return super().output(outs, msg, display_id, cell_index)
+        """Every output counts toward the notebook's budget. Past it, outputs are dropped (one
+        notice says so), except errors: they decide a test's outcome, so they are kept, cut
+        to their name and the start of their message."""
+        job = current_job()
+        content = msg.get("content", {})
+        if job.charge(output_size(content)):
+            return super().output(outs, msg, display_id, cell_index)
+        self.budget_notice(outs, job)
+        if msg["msg_type"] == "error":
+            outs.append(error_output(str(content.get("ename", "Error"))[:200],
+                                     str(content.get("evalue", ""))[:ERROR_KEPT]))
+        return None
+
+    def _update_display_id(self, display_id, msg):
+        """An update rewrites every output shown under that id: the notebook changes by the new
+        size times the copies, less what the copies held."""
+        job = current_job()
+        places = self._display_id_map.get(display_id, {})
+        held = [self.nb.cells[cell].outputs[i] for cell, found in places.items() for i in found]
+        size = output_size(msg.get("content", {}))
+        if job.charge(sum(size - output_size(output) for output in held)):
+            super()._update_display_id(display_id, msg)
+        else:
+            job.truncated = True   # the row says output was dropped
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widget messages are not kept: grading and feedback need no widget state."""
+
+    def budget_notice(self, outs, job: KernelJob) -> None:
+        if not job.truncated:
+            job.truncated = True
+            outs.append(NotebookNode(output_type="stream", name="stdout", text=(
+                f"\n[grader: output stopped here, the notebook printed more than "
+                f"{job.output_limit >> 20} MB]\n")))
+
+
+ERROR_KEPT = 1000   # characters of an error's message kept past the output budget
+MIN_OUTPUT = 64     # what any output costs the notebook at least (its JSON around the text)
+
+
+def output_size(content: dict) -> int:
+    """Characters an output adds to the notebook: text, every data format (displays, results,
+    updates), and an error's name, message and traceback."""
+    size = len(str(content.get("text", "")))
+    size += sum(len(str(value)) for value in (content.get("data") or {}).values())
+    size += len(str(content.get("ename", ""))) + len(str(content.get("evalue", "")))
+    size += sum(len(str(line)) for line in (content.get("traceback") or []))
+    return max(size, MIN_OUTPUT)
 
 
 def error_output(name: str, message: str) -> NotebookNode:

@@ -12,9 +12,19 @@ oracle's socket and a status pipe) it forks ``C`` which
 1. starts a new session (the kernel's process group is C's), and, sandboxed, enters new user,
    mount, network, PID, IPC and UTS namespaces (``unshare``; no privilege needed);
 2. forks ``G``, PID 1 of the new PID namespace, then waits for it and reports its exit status on
-   the status pipe (with the tail of anything G wrote to its raw stdout/stderr).
+   the status pipe (with the tail of anything G wrote to its raw stdout/stderr);
+3. meanwhile watches the namespace (:class:`Watch`): the memory of their own (pages not shared
+   with this fork server) of G and every process it started, summed, and their number; past
+   either cap it kills G, which as PID 1 takes the whole namespace with it, and says why.
 
-G builds the kernel's world and becomes the kernel:
+The fork server is a child subreaper: a G that left C's session and cleared its parent-death
+signal is re-parented here when C dies. When the worker goes (end of file on the control socket,
+a crash included) the server kills every process it still has, then removes the worker's
+scratch folder (``$MLP_SCRATCH_ROOT``: the master, the gradebook and the submission being
+graded), so a worker killed mid-submission leaves neither a kernel nor a file behind.
+
+G builds the kernel's world (in a mount namespace of its own: C keeps the host's ``/proc``)
+and becomes the kernel:
 
 * a new root on tmpfs holding read-only bind mounts of the system and the Python installation
   only (``/usr``, ``/lib*``, a few ``/etc`` files, the interpreter, the virtual environment),
@@ -28,8 +38,8 @@ G builds the kernel's world and becomes the kernel:
 * a clean environment, fresh random seeds, then ``IPKernelApp`` with the connection file.
 
 The grading worker reaches the kernel's sockets through ``/proc/<G>/root/ipc`` (it owns the
-namespaces), sends signals to the process group, and reads the status pipe to learn when the
-kernel is ready and how it ended.
+namespaces), sends signals to G (through a pidfd: G may have left C's session) and to C's
+process group, and reads the status pipe to learn when the kernel is ready and how it ended.
 """
 from __future__ import annotations
 
@@ -40,6 +50,7 @@ import os
 import platform
 import re
 import resource
+import select
 import signal
 import socket
 import struct
@@ -55,6 +66,8 @@ ST_FLAGS = {1: MS_RDONLY, 2: MS_NOSUID, 4: MS_NODEV, 8: MS_NOEXEC, 1024: MS_NOAT
             2048: MS_NODIRATIME, 4096: MS_RELATIME}
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECUREBITS = 1, 24, 28
 PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
+PR_SET_CHILD_SUBREAPER = 36
+WATCH_INTERVAL = 0.25             # seconds between two looks at the namespace's memory
 SYSCALLS = {"x86_64": {"pivot_root": 155, "capset": 126},
             "aarch64": {"pivot_root": 41, "capset": 91}}
 ETC_FILES = ["ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group",
@@ -129,7 +142,10 @@ def preload(modules: list[str]) -> dict:
 def serve(control: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # kernels are reaped by the kernel, not here
     while True:
-        message, fds = receive(control)
+        try:
+            message, fds = receive(control)
+        except (OSError, ValueError):
+            message, fds = None, []
         if message is None:
             return
         if message.get("op") == "spawn" and len(fds) == 2:
@@ -150,13 +166,63 @@ def main() -> None:
     # No parent-death signal here (it would fire when the worker's *thread* that started us
     # ends): the control socket's end of file stops the loop when the worker goes.
     control = socket.socket(fileno=int(sys.argv[1]))
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     modules = json.loads(os.environ.pop("MLP_PRELOAD", "[]"))
     failed = preload(modules)
     import gc
     gc.collect()
     gc.freeze()   # keep the preloaded objects' pages shared between forked kernels
     send(control, {"ready": True, "pid": os.getpid(), "failed": failed})
-    serve(control)
+    try:
+        serve(control)
+    finally:
+        kill_children()
+        remove_scratch(os.environ.get("MLP_SCRATCH_ROOT", ""))
+
+
+def children_of(parent: int) -> list[int]:
+    """The processes whose parent is ``parent`` (from /proc: no other source needed)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with_parent = stat_fields(int(name))
+            if with_parent and with_parent[1] == parent:
+                found.append(int(name))
+    return found
+
+
+def stat_fields(pid: int) -> tuple[int, int] | None:
+    """(pid, parent pid) of a process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    fields = text[text.rfind(b")") + 2:].split()   # the name in parentheses may hold anything
+    return (pid, int(fields[1])) if len(fields) > 1 else None
+
+
+def kill_children(rounds: int = 50) -> None:
+    """Kill what this server still has: each C, and each G a killed C left here (subreaper)."""
+    import time
+    me = os.getpid()
+    for _ in range(rounds):
+        found = children_of(me)
+        if not found:
+            return
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.02)
+
+
+def remove_scratch(folder: str) -> None:
+    """Remove the worker's scratch folder (the worker is gone: nothing of it is in use)."""
+    import shutil
+    if folder and os.path.basename(folder).startswith("mlp-grading-"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- C: namespaces, then wait for the kernel ------------------------------------------------------
@@ -188,18 +254,127 @@ def run_child(spec: dict, oracle_fd: int, status_fd: int) -> None:
     os.close(out_w)
     os.close(oracle_fd)
     status(status_fd, event="forked", pid=pid)
+    watch = Watch(pid, spec) if spec["sandbox"] else None
     tail = b""
     while True:
-        try:
-            chunk = os.read(out_r, 1 << 16)
-        except InterruptedError:
-            continue
-        if not chunk:
-            break
-        tail = (tail + chunk)[-8192:]
+        readable, _, _ = select.select([out_r], [], [], WATCH_INTERVAL)
+        if readable:
+            try:
+                chunk = os.read(out_r, 1 << 16)
+            except InterruptedError:
+                continue
+            if not chunk:
+                break
+            tail = (tail + chunk)[-8192:]
+        if watch is not None and watch.due():
+            reason = watch.over()
+            if reason:
+                status(status_fd, event="limit", message=reason)
+                os.kill(pid, signal.SIGKILL)   # PID 1: the whole namespace goes with it
+                watch = None
     _, wait_status = os.waitpid(pid, 0)
     status(status_fd, event="exit", status=wait_status, log=tail.decode("utf-8", "replace"))
     os._exit(0)
+
+
+class Watch:
+    """Caps that hold for G and everything it starts together, where rlimits are per process:
+    memory of their own (private pages: what killing them frees; pages still shared with the
+    fork server are not counted) and the number of processes. Checked every WATCH_INTERVAL."""
+
+    def __init__(self, pid: int, spec: dict):
+        import time
+        self.pid, self.clock = pid, time.monotonic
+        self.memory = int(spec.get("memory_bytes") or 0)
+        self.processes = int(spec.get("max_processes") or 0)
+        self.next = 0.0
+
+    def due(self) -> bool:
+        now = self.clock()
+        if now < self.next:
+            return False
+        self.next = now + WATCH_INTERVAL
+        return True
+
+    def over(self) -> str | None:
+        pids = namespace_processes(self.pid)
+        if self.processes and len(pids) > self.processes:
+            return (f"the kernel started more than {self.processes} processes (the cap for the "
+                    "kernel and every process it starts)")
+        if self.memory:
+            used = sum(private_bytes(pid) for pid in pids)
+            if used > self.memory:
+                return (f"the kernel and the processes it started used {used / 2**30:.2f} GB of "
+                        f"memory together, more than the {self.memory / 2**30:g} GB limit")
+        return None
+
+
+def namespace_processes(init: int) -> list[int]:
+    """``init`` and its descendants: every process of the PID namespace ``init`` is PID 1 of
+    (orphans there are re-parented to it, and no process can leave a PID namespace)."""
+    seen, stack = [], [init]
+    while stack:
+        pid = stack.pop()
+        seen.append(pid)
+        found = children(pid)
+        if found is None:
+            return scan_descendants(init)
+        stack.extend(found)
+    return seen
+
+
+def children(pid: int) -> list[int] | None:
+    """The children of every thread of ``pid`` ([] when it is gone; None: not in this /proc)."""
+    found: list[int] = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as handle:
+                found.extend(int(v) for v in handle.read().split())
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{tid}/children") and \
+                    os.path.exists(f"/proc/{pid}/task/{tid}"):
+                return None   # a kernel without CONFIG_PROC_CHILDREN
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def scan_descendants(init: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            found = stat_fields(int(name))
+            if found:
+                parents.setdefault(found[1], []).append(found[0])
+    seen, stack = [], [init]
+    while stack:
+        pid = stack.pop()
+        seen.append(pid)
+        stack.extend(parents.get(pid, ()))
+    return seen
+
+
+def private_bytes(pid: int) -> int:
+    """A process's private memory (resident and swapped), from /proc/<pid>/smaps_rollup; its
+    whole resident size where that cannot be read (counting too much, never too little)."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith((b"Private_Clean:", b"Private_Dirty:", b"Swap:")):
+                    total += int(line.split()[1]) * 1024
+        return total
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def enter_namespaces() -> None:
@@ -217,6 +392,8 @@ def run_kernel(spec: dict, oracle_fd: int, status_fd: int, out_fd: int) -> None:
     try:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if spec["sandbox"]:
+            # A mount namespace of G's own: C, outside, keeps the host's /proc to watch G with.
+            _check(libc.unshare(CLONE_NEWNS), "unshare the kernel's mount namespace")
             build_root(spec)
         else:
             for folder in (spec["home"], spec["tmp"], spec["ipc_dir"]):
