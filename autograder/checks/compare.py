@@ -36,13 +36,25 @@ def call(student, *args, what: str, **kwargs):
 
 
 def as_tensor(name: str, value) -> torch.Tensor:
-    """Accept tensors and array-likes; anything else is a clear failure."""
+    """Accept tensors and array-likes; anything else is a clear failure. Under the grader a
+    student's tensor arrives by value, as a plain dense tensor rebuilt from its bytes; one that
+    cannot (sparse, meta, nested ...) stays a proxy, and is refused here."""
+    if is_remote(value):
+        fail(f"{name} should be a plain dense tensor (or numbers), got {type_name(value)} "
+             f"({_layout(value)}): return an ordinary tensor, e.g. with .to_dense().")
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
     try:
         return torch.as_tensor(np.asarray(value))
     except Exception:  # noqa: BLE001
         fail(f"{name} should be a tensor, got {type(value).__name__}.")
+
+
+def _layout(proxy) -> str:
+    try:
+        return f"layout {in_student_kernel('builtins.str', proxy.layout)}, device {proxy.device}"
+    except Exception:  # noqa: BLE001 (whatever the student's object is)
+        return "not a tensor the grader can read"
 
 
 def expect_shape(name: str, got, shape: tuple, hint: str = "") -> torch.Tensor:

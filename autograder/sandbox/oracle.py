@@ -166,10 +166,18 @@ class Session:
         return str(module), str(qualname)
 
 
+ITEM_OPERATORS = {"getitem", "setitem", "delitem", "contains", "index"}
+
+
 def _forward(op: str, name: str, reflected: bool = False):
     def method(self, *args):
         session = object.__getattribute__(self, "_session")
         operands = [args[0], self] if reflected else [self, *args]
+        if op == "operator" and name not in ITEM_OPERATORS and any(map(_is_array, args)):
+            raise TypeError(
+                f"a check cannot apply {name} to a student's object and a tensor: the tensor (maybe "
+                "a reference's result) would be sent to the student's kernel. Compare values: "
+                "fetch(obj) or as_tensor(...) first")
         return session.request(op, operands, name=name)
     method.__name__ = f"__{name}__"
     return method
@@ -204,11 +212,14 @@ class RemoteObject:
 
     @property
     def __class__(self):
-        """isinstance(proxy, torch.nn.Module) is True when the student's object is one."""
+        """isinstance(proxy, torch.nn.Module) is True when the student's object is one. Never a
+        tensor, array or other class implemented in C: C code that sees isinstance() pass reads
+        the proxy's memory as its own object (a crash), and a tensor that did not travel by value
+        is no plain tensor (sparse, meta, nested, a subclass that would not encode)."""
         is_class, found = self._local_mro()
         if is_class:
             return type
-        return next((k for k in found if k is not object), RemoteObject)
+        return next((k for k in found if k is not object and _python_class(k)), RemoteObject)
 
     @property
     def __signature__(self):
@@ -229,7 +240,7 @@ class RemoteObject:
         is_class, found = self._local_mro()
         if not is_class:
             raise AttributeError("__bases__")
-        return tuple(k for k in found[:1]) or (object,)
+        return tuple(k for k in found[:1] if _python_class(k)) or (object,)
 
     def _request(self, op, args=(), kwargs=None, **fields):
         return object.__getattribute__(self, "_session").request(op, args, kwargs, **fields)
@@ -324,17 +335,37 @@ LIBRARY_ROOTS = {"torch", "numpy", "builtins", "collections", "numbers", "typing
 
 
 def _library_class(module: str, qualname: str):
-    """The class module.qualname when it lives in a library the oracle may import, else None."""
-    import importlib
-    if module.split(".")[0] not in LIBRARY_ROOTS or "<" in qualname:
+    """The class module.qualname when it lives in a library module already loaded here, else
+    None (a name the kernel sends never makes the oracle import anything)."""
+    import sys
+    obj = sys.modules.get(module)
+    if module.split(".")[0] not in LIBRARY_ROOTS or "<" in qualname or obj is None:
         return None
-    try:
-        obj = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        return None
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
     return obj if isinstance(obj, type) else None
+
+
+def _is_array(value) -> bool:
+    import sys
+    torch, np = sys.modules.get("torch"), sys.modules.get("numpy")
+    return (torch is not None and isinstance(value, torch.Tensor)) or (
+        np is not None and isinstance(value, np.ndarray))
+
+
+_HEAP_TYPE = 1 << 9   # Py_TPFLAGS_HEAPTYPE: a class defined by a class statement
+
+
+def _python_class(kind: type) -> bool:
+    """A class a proxy may claim as its own: defined in Python (C code never casts it), and no
+    tensor or array (those the oracle only accepts by value, rebuilt from bytes)."""
+    import sys
+    torch, np = sys.modules.get("torch"), sys.modules.get("numpy")
+    if torch is not None and issubclass(kind, torch.Tensor):
+        return False
+    if np is not None and issubclass(kind, (np.ndarray, np.generic)):
+        return False
+    return bool(kind.__flags__ & _HEAP_TYPE)
 
 
 def load_module(name: str, source: str, filename: str) -> types.ModuleType:
@@ -427,6 +458,10 @@ class Oracle:
             return "fail", f"your code raised {type(err).__name__}: {err}"
         except Exception as err:  # noqa: BLE001 (a check that cannot handle the student's objects)
             info = exception_info(err)
+            if "RemoteObject" in info["message"]:   # torch refused a proxy where it wants a tensor
+                return "fail", ("your code returned an object that is not a plain tensor (a "
+                                "sparse, meta or nested tensor, or another type): return an "
+                                "ordinary dense tensor")
             return "error", (f"this hidden test could not run on your code ({info['type']}: "
                              f"{info['message'][:300]})")
         finally:
