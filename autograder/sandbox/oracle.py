@@ -85,6 +85,7 @@ class Session:
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
+        self.student_code: str | None = None
         self.proxies: dict[int, RemoteObject] = {}
         self.codec = Codec(self._to_ref, self._from_ref, ref_types=(RemoteObject,),
                            intern=self._intern)
@@ -380,8 +381,9 @@ class Oracle:
     """Serves the hidden checks of one submission's kernel and keeps their verdicts."""
 
     def __init__(self, sock: socket.socket, slug: str, checks: types.ModuleType,
-                 reference: types.ModuleType, check_failed: type):
+                 reference: types.ModuleType, check_failed: type, student_code: str | None = None):
         self.sock, self.slug = sock, slug
+        self.student_code = student_code   # the notebook's own code cells (compare.student_source)
         self.checks, self.reference, self.check_failed = checks, reference, check_failed
         self.verdicts: dict[str, list[tuple[str, str]]] = {}
         self.thread = threading.Thread(target=self._serve, name=f"oracle-{slug}", daemon=True)
@@ -437,6 +439,7 @@ class Oracle:
         if not callable(check):
             return "error", f"there is no hidden test named '{name}'"
         session = Session(self.sock)
+        session.student_code = self.student_code
         try:
             args = session.codec.decode(message.get("args", []), blobs)
         except (ProtocolError, ValueError, KeyError, TypeError, IndexError):
@@ -482,3 +485,12 @@ def _seed_everything(seed: int) -> None:
         torch.manual_seed(seed)
     except ImportError:
         pass
+
+
+def student_code(notebook, chapter_notebook) -> str:
+    """The code cells of a (repaired) submission that the chapter's student notebook does not
+    have, verbatim: what the student wrote (answers and added cells), read from the notebook
+    file, which the kernel cannot change. Cells are separated by a marker line."""
+    given = {cell.source for cell in chapter_notebook.cells if cell.cell_type == "code"}
+    return "\n# %% cell\n".join(cell.source for cell in notebook.cells
+                                 if cell.cell_type == "code" and cell.source not in given)
