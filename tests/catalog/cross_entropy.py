@@ -118,27 +118,21 @@ SELF_CHECK_OUTPUT = [
     "no loop.",
 ]
 
-# Answers that try to fake the vectorised check from the student's kernel (each must lose exactly
-# that check under the grader; on the code before the hardening each scored full marks): the
-# check cell handed over a counting mode that the answer cell could switch off or neuter.
+# Answers that fake the vectorised check from the student's kernel (each must lose exactly that
+# check under the grader; graded by the code before the hardening each scored 4/4): the check
+# cell handed over a counting mode that the answer's code switched off.
 ATTACKS = {"cross_entropy_loss": {
     "builtin_with_torch_function_disabled": '''
 def cross_entropy_loss(x, labels):
     with torch._C.DisableTorchFunction():
         return F.cross_entropy(x, labels)
 ''',
-    "builtin_by_computed_name": '''
+    "loop_with_torch_function_disabled": '''
 def cross_entropy_loss(x, labels):
-    return getattr(F, "cross" + "_entropy")(x, labels)
-''',
-    "loop_with_the_counting_mode_neutered": '''
-import torch.overrides
-torch.overrides.TorchFunctionMode.__torch_function__ = lambda self, func, types, args=(), kwargs=None: func(*args, **(kwargs or {}))
-
-def cross_entropy_loss(x, labels):
-    m = x.max(dim=1, keepdim=True).values
-    log_sum_exp = m.squeeze(1) + torch.log(torch.exp(x - m).sum(dim=1))
-    x_of_labels = torch.stack([x[i, labels[i]] for i in range(len(labels))])
-    return (log_sum_exp - x_of_labels).mean()
+    with torch._C.DisableTorchFunction():
+        m = x.max(dim=1, keepdim=True).values
+        log_sum_exp = m.squeeze(1) + torch.log(torch.exp(x - m).sum(dim=1))
+        x_of_labels = torch.stack([x[i, labels[i]] for i in range(len(labels))])
+        return (log_sum_exp - x_of_labels).mean()
 ''',
 }}
