@@ -5,8 +5,13 @@ cap), its name is only *parsed* (for the student id), and the copy written under
 ``OUT/submissions/<student>/`` gets a sanitised name checked to stay inside that folder. So
 ``../`` or absolute names, symlink members and zip bombs cannot write anywhere.
 
-Student ids come from the file names, by convention (``--lms``) or a regular expression
-(``--name-pattern``, with a named group ``student`` and optionally ``name``):
+Student ids come only from the LMS's own naming of the **top-level** submission (the first
+name below the folders every file of a download shares), by convention (``--lms``) or a regular
+expression (``--name-pattern``, with a named group ``student`` and optionally ``name``), never
+from the names of files inside a student's folder or zip: those a student chose. A top-level name
+that fits both Canvas's and Moodle's naming (a student uploading a file named like another's
+Moodle submission) is read by the convention whose LMS prefix comes first, and flagged for
+review; so is a student id that appears under two different student names:
 
 * **Canvas** ("Download Submissions"): ``doejane_12345_6789012_Copy of 01_relu.ipynb``, late ones
   ``doejane_LATE_12345_...``; the id is Canvas's user id (12345). A resubmitted file gets
@@ -74,6 +79,7 @@ class Submission:
     problem: str | None = None
     name: str = ""
     saved_as: Path | None = None
+    review: str = ""          # why a person should check whose submission this is ("": fine)
 
     @property
     def sha256(self) -> str:
@@ -271,37 +277,66 @@ def colab_base(file_name: str) -> tuple[str, int]:
     return stem.strip(), number
 
 
-def identify(entry: Entry, convention: str, pattern: re.Pattern | None,
-             common: int) -> tuple[str, str, list[str]]:
-    """(student id, student name, notes) for one file."""
+@dataclass
+class Identity:
+    """Whose file this is, read from the LMS's name of the top-level submission."""
+
+    student: str
+    name: str = ""
+    notes: list = field(default_factory=list)
+    review: str = ""
+    lms: str = ""
+
+
+def lms_names(top: str, convention: str) -> list[tuple[int, Identity]]:
+    """The LMS conventions the top-level name fits: (where the student's own part starts, id)."""
+    found = []
+    match = MOODLE.match(top) if convention in ("auto", "moodle") else None
+    if match:
+        found.append((match.start("file"), Identity(student_id(match["student"]), match["name"],
+                                                    lms="Moodle")))
+    match = CANVAS.match(top) if convention in ("auto", "canvas") else None
+    if match:
+        notes = ["marked LATE by Canvas"] if match["late"] else []
+        found.append((match.start("file"), Identity(student_id(match["student"]), match["name"],
+                                                    notes, lms="Canvas")))
+    return sorted(found, key=lambda item: item[0])
+
+
+def identify(entry: Entry, convention: str, pattern: re.Pattern | None, common: int) -> Identity:
+    """Who one file belongs to. Only the top-level name counts (the LMS names it; whatever is
+    inside, file names or a zip's members, the student named). When the top-level name fits two
+    LMS conventions the LMS's own prefix is the shorter one (it is prepended to the name the
+    student chose), and the file is flagged for review."""
     parts = entry.path.split("/")
     if pattern is not None:
         match = pattern.search(entry.path)
         if match and match.groupdict().get("student"):
-            return student_id(match["student"]), match.groupdict().get("name") or "", []
-    if convention in ("auto", "moodle"):
-        for part in parts:
-            match = MOODLE.match(part)
-            if match:
-                return student_id(match["student"]), match["name"], []
-    if convention in ("auto", "canvas"):
-        match = CANVAS.match(parts[-1])
-        if match:
-            notes = ["marked LATE by Canvas"] if match["late"] else []
-            return student_id(match["student"]), match["name"], notes
+            return Identity(student_id(match["student"]), match.groupdict().get("name") or "")
     inner = parts[common:]
+    found = lms_names(inner[0], convention)
+    if found:
+        identity = found[0][1]
+        if len(found) > 1:
+            identity.review = (
+                f"the name {inner[0]!r} fits both Canvas's and Moodle's naming (ids "
+                + " and ".join(f"{i.student} by {i.lms}" for _, i in found)
+                + f"); graded as {identity.student}'s: check whose submission this is")
+        return identity
     if convention in ("auto", "folders") and len(inner) > 1:
-        return student_id(inner[0]), inner[0], []
-    return student_id(colab_base(parts[-1])[0]), "", []  # 'alice (1).ipynb' is alice's too
+        return Identity(student_id(inner[0]), inner[0])
+    return Identity(student_id(colab_base(inner[-1])[0]))  # 'alice (1).ipynb' is alice's too
 
 
-def common_depth(entries: list[Entry]) -> int:
-    """How many leading folders every file shares (a zip's single top folder, say)."""
+def common_depth(entries: list[Entry], convention: str = "auto") -> int:
+    """How many leading folders every file shares (a zip's single top folder, say); an LMS's
+    name of a submission is never one of them, even when a download holds a single one."""
     if not entries:
         return 0
     split = [e.path.split("/")[:-1] for e in entries]
     depth = 0
-    while all(len(s) > depth for s in split) and len({s[depth] for s in split}) == 1:
+    while all(len(s) > depth for s in split) and len({s[depth] for s in split}) == 1 \
+            and not lms_names(split[0][depth], convention):
         depth += 1
     return depth
 
@@ -327,18 +362,38 @@ def collect(sources, *, convention: str = "auto", pattern: str | None = None,
     for entry in entries:
         by_origin.setdefault(entry.origin, []).append(entry)
     for origin, found in by_origin.items():
-        common = common_depth(found)
+        common = common_depth(found, convention)
         for entry in found:
-            student, name, notes = identify(entry, convention, regex, common)
-            entry.notes += notes
-            groups.setdefault(student, []).append((entry, name))
+            identity = identify(entry, convention, regex, common)
+            entry.notes += identity.notes
+            groups.setdefault(identity.student, []).append((entry, identity))
     subs = [choose(student, items) for student, items in groups.items()]
     if not subs:
         raise CollectError("no submissions found in " + ", ".join(str(s) for s in sources))
     return _unpack(sorted(subs, key=lambda s: s.student), unpack_to)
 
 
+def review_reason(student: str, identities: list[Identity]) -> str:
+    """Why a person should check this student's row: an ambiguous name, or the id under two
+    different student names (never resolved by silently keeping one of them)."""
+    reasons = list(dict.fromkeys(i.review for i in identities if i.review))
+    names = sorted({i.name for i in identities if i.name})
+    if len(names) > 1:
+        reasons.append(f"the student id {student} appears under {len(names)} names ("
+                       + ", ".join(repr(n) for n in names) + "): check whose submission is graded")
+    return "; ".join(reasons)
+
+
 def choose(student: str, items: list) -> Submission:
+    review = review_reason(student, [i for _, i in items])
+    sub = choose_latest(student, [(e, i.name) for e, i in items])
+    if review:
+        sub.review = review
+        sub.notes.append(review)
+    return sub
+
+
+def choose_latest(student: str, items: list) -> Submission:
     notebooks = [(e, n) for e, n in items if e.path.lower().endswith(".ipynb")]
     others = [e for e, _ in items if not e.path.lower().endswith(".ipynb")]
     name = next((n for _, n in items if n), "")

@@ -448,7 +448,8 @@ def grader_error(sub: Submission, fault: GraderFault, points: dict, key: str, ou
 
 
 def to_result(record: dict, sub: Submission, store: Store, reused: bool = False) -> Result:
-    return Result(student=sub.student, source=sub.file, status=record["status"],
+    status = "needs review" if sub.review and record["status"] == "graded" else record["status"]
+    return Result(student=sub.student, source=sub.file, status=status,
                   scores=dict(record.get("scores", {})),
                   max_scores=dict(record.get("max_scores", {})), notes=list(record["notes"]),
                   name=sub.name, answers=dict(record.get("answers", {})),

@@ -21,6 +21,8 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+from autograder.sandbox.kernel_client import printed, probe  # noqa: F401 (kernel-side helpers)
+
 HERE = Path(__file__).resolve().parent
 CHECKS_DIR = HERE / "checks"
 SOLUTIONS_DIR = HERE.parent / "solutions"

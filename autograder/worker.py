@@ -145,7 +145,7 @@ def grade_task(job: dict, bundle: Bundle) -> dict:
 
 def _grade(job: dict, bundle: Bundle, result: dict) -> None:
     from .sandbox.kernel import KernelJob, kernel_job, scratch_root, zygote_for
-    from .sandbox.oracle import Oracle
+    from .sandbox.oracle import Oracle, student_code
     from .workspace import Workspace, feedback_html
 
     cache = prepared(bundle)
@@ -166,7 +166,8 @@ def _grade(job: dict, bundle: Bundle, result: dict) -> None:
         nbformat.write(repaired.notebook, str(target))
 
         ours, theirs = socket.socketpair()
-        oracle = Oracle(ours, bundle.slug, cache.checks, cache.reference, cache.check_failed)
+        oracle = Oracle(ours, bundle.slug, cache.checks, cache.reference, cache.check_failed,
+                        student_code(repaired.notebook, cache.student))
         limits = bundle.limits
         job_state = KernelJob(zygote=zygote_for(bundle.preload), scratch=scratch,
                               oracle_peer=theirs, sandbox=bundle.sandbox,

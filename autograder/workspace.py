@@ -101,6 +101,48 @@ def grading_config(config, limits) -> None:
 
 _FEEDBACK_EXPORTERS: dict = {}
 
+# The feedback page shows what a student's code displayed: it must stay inert. nbconvert's
+# SanitizeHTML (bleach) escapes scripts, event handlers, iframes, forms and `javascript:` links
+# in HTML and markdown outputs, markdown and raw cells, and drops JavaScript and SVG outputs; this
+# policy is the second wall: no script, frame, object, fetch or form runs even if markup slips
+# through. Styles and images are inline (nbconvert embeds CSS, plots are data: URLs), so math
+# shows as TeX source (MathJax, a script, does not load).
+FEEDBACK_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+# What a student's HTML output may keep (bleach's defaults plus tables and text layout, as in
+# pandas' tables or a formatted report); no style attribute (no overlays drawn over the score).
+SAFE_TAGS = sorted({"strong", "a", "abbr", "code", "em", "b", "ol", "ul", "acronym", "blockquote",
+                    "li", "i", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption",
+                    "p", "div", "span", "br", "hr", "pre", "h1", "h2", "h3", "h4", "h5", "h6",
+                    "sub", "sup", "img", "dl", "dt", "dd", "kbd", "small", "u", "s"})
+SAFE_ATTRIBUTES = {"a": ["href", "title"], "abbr": ["title"], "acronym": ["title"],
+                   "img": ["src", "alt", "width", "height"], "th": ["colspan", "rowspan"],
+                   "td": ["colspan", "rowspan"], "*": ["class"]}
+
+
+def safe_attribute(tag: str, name: str, value: str) -> bool:
+    """bleach's attribute filter: the names above; an image only from a data: URL (a remote one
+    would tell its server who opened the page)."""
+    if name not in SAFE_ATTRIBUTES.get(tag, []) + SAFE_ATTRIBUTES["*"]:
+        return False
+    return not (tag == "img" and name == "src" and not value.startswith("data:image/"))
+
+
+def sanitiser():
+    from nbconvert.preprocessors.sanitize import SanitizeHTML
+    return SanitizeHTML(tags=SAFE_TAGS, attributes=safe_attribute)
+
+
+def inert(html: str) -> str:
+    """The page with the policy as the first element of its head (before anything it governs)."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{FEEDBACK_CSP}">'
+    head = html.find("<head>")
+    if head < 0:
+        raise ValueError("feedback page without <head>: cannot add its security policy")
+    return html[:head + 6] + "\n" + meta + html[head + 6:]
+
 
 def feedback_html(workspace: Workspace, student: str, notebook) -> str:
     """nbgrader's feedback page for an autograded notebook, like ``generate_feedback`` makes it,
@@ -124,6 +166,7 @@ def feedback_html(workspace: Workspace, student: str, notebook) -> str:
         exporter = HTMLExporter(config=config)
         for step in steps:
             exporter.register_preprocessor(step, enabled=True)
+        exporter.register_preprocessor(sanitiser(), enabled=True)   # last: after every step
         _FEEDBACK_EXPORTERS[steps] = exporter
     resources = {"unique_key": workspace.notebook, "output_files_dir": f"{workspace.notebook}_files",
                  "metadata": {"path": os.fspath(workspace.root)},
@@ -131,4 +174,4 @@ def feedback_html(workspace: Workspace, student: str, notebook) -> str:
                               "notebook": workspace.notebook,
                               "db_url": workspace.config.CourseDirectory.db_url}}
     html, _ = exporter.from_notebook_node(notebook, resources=resources)
-    return html
+    return inert(html)

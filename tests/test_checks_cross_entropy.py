@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from autograder.checks.compare import CheckFailed
 from autograder.hidden import check, reference_module
 from autograder.sandbox import loopback
-from tests.catalog.cross_entropy import CHECKS, CORRECT, LOSES, STABLE, VALUES, VECTORISED, WRONG
+from tests.catalog.cross_entropy import (ATTACKS, CHECKS, CORRECT, LOSES, STABLE, VALUES,
+                                         VECTORISED, WRONG)
 from tests.helpers import run_answer
 
 SLUG = "cross_entropy"
@@ -21,18 +22,16 @@ def load(code: str):
     return run_answer(code, {"nn": nn, "F": F})["cross_entropy_loss"]
 
 
-def counter_class():
-    """The counting mode the check cell defines and hands to the vectorised check."""
-    from autograder.checks.cross_entropy import CountTensorOperations
-    return CountTensorOperations
-
-
-def failures(fn, runner=check) -> dict[str, str]:
+def failures(fn, runner=check, source: str | None = None) -> dict[str, str]:
+    """check id -> message of every check fn fails; under the grader's runner the check also
+    gets the student's code cell (the grader reads it from the notebook)."""
     found = {}
     for check_id in CHECKS[EXERCISE]:
-        extra = (counter_class(),) if check_id == VECTORISED and runner is not check else ()
         try:
-            runner(SLUG, check_id, fn, *extra)
+            if runner is check:
+                runner(SLUG, check_id, fn)
+            else:
+                runner(SLUG, check_id, fn, source=source)
         except CheckFailed as failure:
             found[check_id] = str(failure)
     return found
@@ -41,13 +40,15 @@ def failures(fn, runner=check) -> dict[str, str]:
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
 @pytest.mark.parametrize("name", sorted(CORRECT[EXERCISE]))
 def test_correct_answers_pass_every_check(name, runner):
-    assert failures(load(CORRECT[EXERCISE][name]), RUNNERS[runner]) == {}
+    code = CORRECT[EXERCISE][name]
+    assert failures(load(code), RUNNERS[runner], code) == {}
 
 
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
 @pytest.mark.parametrize("name", sorted(WRONG[EXERCISE]))
 def test_wrong_answers_lose_exactly_what_they_get_wrong(name, runner):
-    messages = failures(load(WRONG[EXERCISE][name]), RUNNERS[runner])
+    code = WRONG[EXERCISE][name]
+    messages = failures(load(code), RUNNERS[runner], code)
     assert set(messages) == LOSES[name], messages
     assert all("should" in m or "raised" in m or "could not" in m for m in messages.values()), messages
 
@@ -83,7 +84,7 @@ def test_reference_passes_and_stub_reports_not_implemented():
 @pytest.mark.parametrize("name, check_id, pattern", [
     ("direct_formula_unstable", STABLE, r"gives (inf|nan|-inf)\. .*maximum"),
     ("shift_by_global_max", STABLE, r"row's own maximum"),
-    ("tutorial_loop_direct_formula", VECTORISED, r"loop over the samples.*2000"),
+    ("tutorial_loop_direct_formula", VECTORISED, r"loop over the samples.*5000.*per sample"),
     ("calls_the_builtin", VECTORISED, r"calls cross_entropy"),
     ("sum_instead_of_mean", VALUES, r"the loss is wrong on the tutorial.s example: it is 0.69.*mean"),
     ("returns_python_float", VALUES, r"should return a tensor"),
@@ -150,3 +151,25 @@ def test_correct_answers_pass_the_visible_checks(name):
 @pytest.mark.parametrize("name", sorted(WRONG[EXERCISE]))
 def test_visible_checks_never_fail_a_check_the_hidden_one_passes(name):
     assert set(visible_failures(WRONG[EXERCISE][name])) <= LOSES[name]
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS[EXERCISE]))
+def test_attacks_on_the_vectorised_check_lose_it_under_the_grader(name):
+    """Each switched the old check's counting off from the answer cell and scored 4/4 (see
+    tests/test_grading_cross_entropy.py, which grades them for real). Control: the correct
+    answers above pass every check through the same runner."""
+    code = ATTACKS[EXERCISE][name]
+    messages = failures(load(code), loopback.check, code)
+    assert set(messages) == {VECTORISED}, messages
+    assert "should" in messages[VECTORISED]
+
+
+def test_a_vectorised_answer_is_not_mistaken_for_a_loop_even_when_slow():
+    """The time per sample, not the total, decides: a constant cost (here 20 ms a call) passes."""
+    import time
+    reference = reference_module(SLUG).cross_entropy_loss
+
+    def slow_but_vectorised(x, labels):
+        time.sleep(0.02)
+        return reference(x, labels)
+    check(SLUG, VECTORISED, slow_but_vectorised)

@@ -18,9 +18,6 @@ from tests.helpers import find_cell, run_answer
 
 SLUG = "mnist"
 RUNNERS = {"in_process": check, "grader": loopback.check}
-# What each check cell passes after the student's objects: the helpers it defines in the kernel.
-HELPERS = {"train": ["_Probe", "_printed"], "test": ["_Probe", "_printed"], "fit": ["_Probe", "_printed"],
-           "predict": ["_Probe"]}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +28,8 @@ def reference():
 
 @pytest.fixture(scope="module")
 def helpers():
-    """_Probe and _printed, as the master's train_steps check cell defines them in the kernel."""
+    """The helpers the master's train_steps check cell defines (for its visible asserts; the
+    hidden checks use the grader's own): an answer cell can define the same names."""
     master = nbformat.read(str(paths.BOOK / "06_mnist.ipynb"), as_version=4)
     source = find_cell(master, "check", "train_steps").source
     definitions = source.split("# Three small batches")[0]
@@ -45,8 +43,7 @@ def objects(exercise: str, code: str, reference, helpers) -> list:
                  "train": reference.train, "test": reference.test}
     with torch.random.fork_rng(devices=[]):
         namespace = run_answer(code, namespace)
-    return ([namespace[name] for name in CHECKED_OBJECTS[exercise]]
-            + [helpers[name] for name in HELPERS.get(exercise, [])])
+    return [namespace[name] for name in CHECKED_OBJECTS[exercise]]
 
 
 def failures(exercise: str, code: str, reference, helpers, runner=check) -> dict[str, str]:
@@ -127,10 +124,9 @@ def test_stubs_report_not_implemented(helpers):
     def fit(model, train_loader, test_loader, loss_fn, optimizer, epochs=5):
         raise NotImplementedError()
 
-    probe, printed = helpers["_Probe"], helpers["_printed"]
-    cases = [("train_steps", stub, probe, printed), ("train_statistics", stub, probe, printed),
-             ("test_evaluation", stub, probe, printed), ("test_statistics", stub, probe, printed),
-             ("fit_epochs", fit, probe, printed), ("predict_values", stub, probe),
+    cases = [("train_steps", stub), ("train_statistics", stub),
+             ("test_evaluation", stub), ("test_statistics", stub),
+             ("fit_epochs", fit), ("predict_values", stub),
              ("confusion_matrix_counts", stub), ("mlp_structure", stub)]
     for name, *objs in cases:
         with pytest.raises(CheckFailed, match="not implemented"):
@@ -157,3 +153,83 @@ def test_checks_leave_the_students_random_state_and_objects_alone(reference, hel
     assert torch.equal(torch.rand(3), expected)
     assert all(torch.equal(p, w) for p, w in zip(model.parameters(), weights))
     assert not optimizer.state, "the check stepped the student's optimizer"
+
+
+# --- Cause 1 of the hardening: nothing in the student's kernel is trusted ------------------------
+# Each attack scored its point on the code before the hardening (the check cell passed helpers an
+# answer cell could redefine, the reference optimizer came from the kernel's torch.optim, printed
+# numbers were compared so that NaN passed, and the hidden test data gave the visible 60%); each
+# pairs with a control: the reference answer passes the same check through the same runner.
+
+def fake_probe_class():
+    """The _Probe an answer cell can define: it records three evaluation-mode calls, always."""
+    class _Probe(nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net, self.calls = net, []
+            for _ in range(3):
+                self.calls.append((False, False, torch.zeros(16, 10)))
+
+        def forward(self, x):
+            return self.net(x)
+    return _Probe
+
+
+def test_a_probe_redefined_by_an_answer_cell_earns_nothing(reference):
+    def test(model, test_loader, loss_fn, epoch=-1):   # does nothing
+        pass
+    with pytest.raises(CheckFailed, match="once per batch"):
+        loopback.check(SLUG, "test_evaluation", test, fake_probe_class(), lambda f, *a, **k: "")
+    loopback.check(SLUG, "test_evaluation", reference.test)   # control
+
+
+def test_the_optimizer_check_never_uses_the_kernels_adam(reference):
+    """The answer cell replaced torch.optim.Adam with an optimizer that does nothing, and used it:
+    before, the check's own reference step used the (replaced) kernel Adam and both moved 0."""
+    import torch.optim
+
+    class Still(torch.optim.Optimizer):
+        def __init__(self, params, lr=1e-3):
+            super().__init__(params, {"lr": lr})
+
+        def step(self, closure=None):
+            return None
+    model = reference.MultiLayerPerceptron()
+    loopback._modules(SLUG)   # the oracle loads the checks before any student code runs
+    saved = torch.optim.Adam
+    torch.optim.Adam = Still   # here the kernel and the oracle share one torch
+    try:
+        with pytest.raises(CheckFailed, match="none moved"):
+            loopback.check(SLUG, "optimizer_and_loss_step", model,
+                           torch.optim.Adam(model.parameters(), lr=1e-2), nn.CrossEntropyLoss())
+    finally:
+        torch.optim.Adam = saved
+    loopback.check(SLUG, "optimizer_and_loss_step", model,   # control
+                   torch.optim.Adam(model.parameters(), lr=1e-2), nn.CrossEntropyLoss())
+
+
+def printing_test(reference, line: str):
+    """A test() that runs the reference's evaluation silently, then prints `line`."""
+    import contextlib
+    import io
+
+    def test(model, test_loader, loss_fn, epoch=-1):
+        with contextlib.redirect_stdout(io.StringIO()):
+            reference.test(model, test_loader, loss_fn, epoch)
+        print(line)
+    return test
+
+
+@pytest.mark.parametrize("line", [
+    "Epoch 1 done. Average test loss = nan, average test accuracy = nan%",
+    "Epoch 1 done. Average test loss = {loss}, average test accuracy = 60.000%",
+])
+def test_printed_nan_or_the_visible_checks_constant_earn_nothing(reference, line):
+    import contextlib
+    import io
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):    # the true loss line, to print the same loss
+        loopback.check(SLUG, "test_statistics", reference.test)   # control: passes
+    loss = text.getvalue().split("loss = ")[-1].split(",")[0] if "loss = " in text.getvalue() else "0.00"
+    with pytest.raises(CheckFailed, match="should print"):
+        loopback.check(SLUG, "test_statistics", printing_test(reference, line.format(loss=loss)))

@@ -114,7 +114,8 @@ def test_archive_paths_never_escape_the_output_folder(tmp_path):
         "x/../../up_45678_1003_../../d.ipynb": b"four",
     })
     subs = collect([archive], unpack_to=out)
-    assert len(subs) == 4 and {"12345", "23456", "34567"} <= {s.student for s in subs}
+    # only a top-level name is an LMS's: '/abs/olute_23456_...' is the folder 'abs' (folders)
+    assert len(subs) == 4 and {s.student for s in subs} == {"12345", "abs", "win", "x"}
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != archive]
     assert written and all(p.resolve().is_relative_to(out.resolve()) for p in written)
     assert any("was read as" in n for s in subs for n in s.notes)
@@ -210,3 +211,64 @@ def test_student_ids_are_safe_in_paths():
     assert student_id("../../etc/passwd") == "etc_passwd"
     assert student_id("Zoë Çelik") == "Zoë_Çelik"
     assert student_id("\udcff") == "student"
+
+
+# --- Cause 6 of the hardening: no one else's grade -------------------------------------------------
+# Each attack is a file a student uploaded, named as the LMS names it; each must fail on the code
+# before the fix (there, ids were read from any folder's Moodle name or the last file's Canvas name).
+
+def test_an_upload_named_like_anothers_moodle_submission_keeps_its_canvas_owner(tmp_path):
+    archive = make_zip(tmp_path / "canvas.zip", {
+        "doejane_12345_6789012_01_relu.ipynb": b"jane's",
+        "attacker_23456_6789013_Jane Doe_12345_assignsubmission_file_01_relu.ipynb": b"evil",
+    })
+    subs = by_student(collect([archive]))
+    assert subs["12345"].data == b"jane's" and not subs["12345"].review   # control: Jane's own
+    assert subs["23456"].data == b"evil" and "fits both Canvas's and Moodle's" in subs["23456"].review
+
+
+def test_a_zip_holding_anothers_canvas_or_moodle_name_is_its_uploaders(tmp_path):
+    inner = make_zip(tmp_path / "inner.zip", {
+        "doejane_12345_6789012_01_relu.ipynb": b"evil",
+        "Jane Doe_12345_assignsubmission_file_/01_relu.ipynb": b"evil too"})
+    archive = make_zip(tmp_path / "canvas.zip", {
+        "doejane_12345_6789012_01_relu.ipynb": b"jane's",
+        "attacker_23456_6789013_work.zip": inner.read_bytes()})
+    subs = by_student(collect([archive]))
+    assert set(subs) == {"12345", "23456"} and subs["12345"].data == b"jane's"
+    moodle = make_zip(tmp_path / "moodle.zip", {
+        "Jane Doe_12345_assignsubmission_file_/01_relu.ipynb": b"jane's",
+        "Eve Attacker_23456_assignsubmission_file_/work.zip": inner.read_bytes()})
+    subs = by_student(collect([moodle]))
+    assert set(subs) == {"12345", "23456"} and subs["12345"].data == b"jane's"
+    assert not subs["12345"].review
+
+
+def test_a_lone_attackers_download_is_still_the_attackers(tmp_path):
+    """A download of one submission: its LMS folder is not a wrapper folder to strip. (A guard
+    for the fix, which strips only shared folders that are no LMS name; the old code read every
+    folder's Moodle name and got this one right.)"""
+    inner = make_zip(tmp_path / "inner.zip", {"doejane_12345_6789012_01_relu.ipynb": b"evil"})
+    moodle = make_zip(tmp_path / "moodle.zip", {
+        "Eve Attacker_23456_assignsubmission_file_/work.zip": inner.read_bytes()})
+    assert [s.student for s in collect([moodle])] == ["23456"]
+
+
+def test_an_id_under_two_student_names_is_flagged_never_silently_replaced(tmp_path):
+    first = make_zip(tmp_path / "a.zip", {"doejane_12345_6789012_01_relu.ipynb": b"jane's"})
+    second = make_zip(tmp_path / "b.zip", {"roejohn_12345_6789013_01_relu.ipynb": b"john's"})
+    (sub,) = collect([first, second])
+    assert "appears under 2 names" in sub.review and sub.review in sub.notes
+    # control: one student's two submissions (the same name) are not flagged
+    again = make_zip(tmp_path / "c.zip", {"doejane_12345_6789099_01_relu-1.ipynb": b"jane's 2"})
+    (sub,) = collect([first, again])
+    assert not sub.review
+
+
+def test_a_flagged_submission_is_graded_but_needs_review():
+    from autograder.grade import to_result
+    from autograder.collect import Submission
+    record = {"status": "graded", "notes": [], "key": "k", "scores": {"a": 1}}
+    flagged = Submission("23456", "x.ipynb", "o", b"", review="fits both")
+    assert to_result(record, flagged, store=None).status == "needs review"
+    assert to_result(record, Submission("12345", "x.ipynb", "o", b""), store=None).status == "graded"

@@ -9,7 +9,8 @@ import pytest
 
 from autograder.grade import grade
 from course import paths
-from tests.catalog.cross_entropy import CHECKS, CORRECT, LOSES, STABLE, VALUES, VECTORISED, WRONG
+from tests.catalog.cross_entropy import (ATTACKS, CHECKS, CORRECT, LOSES, STABLE, VALUES,
+                                         VECTORISED, WRONG)
 from tests.helpers import student_notebook, with_answers
 
 CHAPTER = "03_cross_entropy.ipynb"
@@ -33,6 +34,9 @@ def submissions():
     for name in GRADED_WRONG:
         expected = {c: (0.0 if c in LOSES[name] else p) for c, p in POINTS.items()}
         cases[f"wrong_{name}"] = (with_answers(student, {EXERCISE: WRONG[EXERCISE][name]}), expected)
+    for name, code in ATTACKS[EXERCISE].items():   # full marks before the checks were hardened
+        expected = {c: (0.0 if c == VECTORISED else p) for c, p in POINTS.items()}
+        cases[f"attack_{name}"] = (with_answers(student, {EXERCISE: code}), expected)
     return cases
 
 
@@ -51,7 +55,7 @@ def graded(tmp_path_factory):
 
 
 def test_the_selection_covers_every_check():
-    assert len(submissions()) <= 14
+    assert len(submissions()) <= 17
     assert set().union(*(LOSES[name] for name in GRADED_WRONG)) == {VALUES, STABLE, VECTORISED}
 
 

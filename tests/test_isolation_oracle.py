@@ -81,6 +81,10 @@ def check_raises(f, *, reference):
 
 def check_leaks(f, *, reference):
     f(reference)
+
+def check_equal(f, *, reference):
+    if not torch.equal(call(f, torch.arange(4.0), what="f(x)"), reference.double(torch.arange(4.0))):
+        fail("f(x) is wrong")
 '''
 
 
@@ -289,3 +293,66 @@ def test_the_kernel_side_serves_requests_concurrently_safe():
     for t in threads:
         t.join()
     assert results == [None] * 4
+
+
+# --- Cause 2 of the hardening: only plain tensors rebuilt from bytes reach the checks ------------
+
+class LyingTensor(torch.Tensor):
+    """A tensor subclass that says it is sparse (so it never travels by value) and records every
+    operand a check hands it: on the code before the fix, expect_close computed `got - expected`
+    in the kernel, giving the student the reference's values for the hidden inputs."""
+    seen: list = []
+
+    @property
+    def layout(self):
+        return torch.sparse_coo
+
+    def __sub__(self, other):
+        LyingTensor.seen.append(other)
+        return torch.zeros(4)
+
+
+def test_a_sparse_answer_fails_with_a_clear_message_and_a_dense_one_passes():
+    _, message = run("double", lambda x: (2 * x).to_sparse())
+    assert "should be a plain dense tensor" in message and "sparse_coo" in message
+    assert run("double", lambda x: 2 * x)[1] is None   # control
+
+
+def test_a_lying_tensor_never_receives_the_references_values():
+    LyingTensor.seen.clear()
+    oracle, message = run("double", lambda x: (2 * x).as_subclass(LyingTensor))
+    assert LyingTensor.seen == [] and oracle.verdict(["double"])[0] == "fail"
+    assert "should be a plain dense tensor" in message
+    # control: a plain subclass travels by value, rebuilt from its bytes, and is graded on them
+    assert run("double", lambda x: (2 * x).as_subclass(type("T", (torch.Tensor,), {})))[1] is None
+
+
+def test_values_that_cannot_travel_stay_handles_and_fail_the_check():
+    """Before the fix a meta tensor's encoding error escaped the kernel's side of the protocol
+    (the check's cell raised, the oracle waited); now the value stays a handle and fails."""
+    _, message = run("double", lambda x: torch.empty(4, device="meta"))
+    assert "should be a plain dense tensor" in message and "meta" in message
+
+
+CRASH = """
+import sys, torch
+sys.path.insert(0, {root!r})
+from tests.test_isolation_oracle import run, LyingTensor
+oracle, message = run("equal", lambda x: (2 * x).to_sparse())
+print("VERDICT", oracle.verdict(["equal"]))
+"""
+
+
+def test_a_proxy_claiming_to_be_a_tensor_never_reaches_torchs_c_code():
+    """Before the fix the proxy of a sparse answer said its class was torch.Tensor and
+    torch.equal read it as one: a segmentation fault of the oracle's process (the grading
+    worker; rc -11 here). Run in a process of its own for that."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", CRASH.format(root=root)], capture_output=True,
+                          text=True, timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "VERDICT ('fail', " in done.stdout and "not a plain tensor" in done.stdout
+    assert run("equal", lambda x: 2 * x)[1] is None   # control

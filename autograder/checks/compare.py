@@ -36,13 +36,25 @@ def call(student, *args, what: str, **kwargs):
 
 
 def as_tensor(name: str, value) -> torch.Tensor:
-    """Accept tensors and array-likes; anything else is a clear failure."""
+    """Accept tensors and array-likes; anything else is a clear failure. Under the grader a
+    student's tensor arrives by value, as a plain dense tensor rebuilt from its bytes; one that
+    cannot (sparse, meta, nested ...) stays a proxy, and is refused here."""
+    if is_remote(value):
+        fail(f"{name} should be a plain dense tensor (or numbers), got {type_name(value)} "
+             f"({_layout(value)}): return an ordinary tensor, e.g. with .to_dense().")
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
     try:
         return torch.as_tensor(np.asarray(value))
     except Exception:  # noqa: BLE001
         fail(f"{name} should be a tensor, got {type(value).__name__}.")
+
+
+def _layout(proxy) -> str:
+    try:
+        return f"layout {in_student_kernel('builtins.str', proxy.layout)}, device {proxy.device}"
+    except Exception:  # noqa: BLE001 (whatever the student's object is)
+        return "not a tensor the grader can read"
 
 
 def expect_shape(name: str, got, shape: tuple, hint: str = "") -> torch.Tensor:
@@ -167,3 +179,49 @@ def type_name(obj) -> str:
     if session is not None and is_remote(obj):
         return session.type_of(obj)[1]
     return type(obj).__name__
+
+
+# --- The student's own code, as the grader read it from the notebook ------------------------------
+# What a check may know about *how* the student's code works comes from the graded notebook (the
+# code cells the chapter does not have), which the grader holds, never from the kernel: there a
+# student can redefine or replace anything. Checks measure behaviour on their own objects; this is
+# for the rare rule that behaviour cannot show (e.g. "do not call the built-in").
+
+DYNAMIC_NAMES = {"getattr", "eval", "exec", "compile", "__import__", "import_module", "vars",
+                 "globals", "locals", "attrgetter", "methodcaller", "__dict__", "__getattribute__",
+                 "DisableTorchFunction", "DisableTorchFunctionSubclass", "TorchFunctionMode",
+                 "TorchDispatchMode", "_pop_mode", "_push_mode", "__torch_function__",
+                 "__torch_dispatch__", "setattr", "__builtins__", "builtins", "sys", "importlib"}
+DYNAMIC_ATTRIBUTES = {"_C", "ops", "_ops", "overrides", "_VF", "modules"}
+
+
+def student_source() -> str | None:
+    """The student's own code cells of the graded notebook, joined; None when unknown (in-process
+    runs, where the check holds the real objects instead)."""
+    session = _oracle_session()
+    return getattr(session, "student_code", None) if session is not None else None
+
+
+def forbidden_names(source: str, names: set[str]) -> list[str]:
+    """The names from ``names``, and the ways of reaching a function by a computed name, that the
+    code uses (as a name, an attribute, an import or a string naming one). Cells that do not
+    parse are skipped (they did not run either)."""
+    import ast
+    found = set()
+    for cell in source.split("\n# %% cell\n"):
+        try:
+            tree = ast.parse(cell)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in names | DYNAMIC_NAMES:
+                found.add(node.id)
+            elif isinstance(node, ast.Attribute) and node.attr in names | DYNAMIC_NAMES | DYNAMIC_ATTRIBUTES:
+                found.add(node.attr)
+            elif isinstance(node, ast.alias):
+                found |= {part for part in node.name.split(".") + [node.asname or ""]
+                          if part in names | DYNAMIC_NAMES | DYNAMIC_ATTRIBUTES}
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and node.value.strip() in names:
+                found.add(node.value.strip())
+    return sorted(found)

@@ -33,12 +33,14 @@ def _modules(chapter: str):
     return _MODULES[key]
 
 
-def check(chapter: str, name: str, *student_objects, namespace: dict | None = None) -> None:
+def check(chapter: str, name: str, *student_objects, namespace: dict | None = None,
+          source: str | None = None) -> None:
     """Run check_<name> through the oracle on proxies of ``student_objects`` (see module doc).
 
     ``namespace`` stands for the notebook's namespace (where ``in_student_kernel("__main__.X")``
     looks X up); by default the globals of the first student function passed, as in a notebook. The random state of this process is put
-    back afterwards (the oracle seeds its own, which here is this process's)."""
+    back afterwards (the oracle seeds its own, which here is this process's). ``source`` stands
+    for the student's own code cells (the grader reads them from the notebook)."""
     import random
 
     import numpy as np
@@ -50,7 +52,7 @@ def check(chapter: str, name: str, *student_objects, namespace: dict | None = No
         namespace = next((obj.__globals__ for obj in student_objects
                           if isinstance(getattr(obj, "__globals__", None), dict)), None)
     saved, kernel_client.NAMESPACE = kernel_client.NAMESPACE, namespace
-    oracle = Oracle(ours, chapter, checks, reference, CheckFailed).start()
+    oracle = Oracle(ours, chapter, checks, reference, CheckFailed, source).start()
     try:
         kernel_client.run_check(theirs, chapter, name, student_objects)
     except kernel_client.CheckFailed as failure:

@@ -85,6 +85,7 @@ class Session:
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
+        self.student_code: str | None = None
         self.proxies: dict[int, RemoteObject] = {}
         self.codec = Codec(self._to_ref, self._from_ref, ref_types=(RemoteObject,),
                            intern=self._intern)
@@ -166,10 +167,18 @@ class Session:
         return str(module), str(qualname)
 
 
+ITEM_OPERATORS = {"getitem", "setitem", "delitem", "contains", "index"}
+
+
 def _forward(op: str, name: str, reflected: bool = False):
     def method(self, *args):
         session = object.__getattribute__(self, "_session")
         operands = [args[0], self] if reflected else [self, *args]
+        if op == "operator" and name not in ITEM_OPERATORS and any(map(_is_array, args)):
+            raise TypeError(
+                f"a check cannot apply {name} to a student's object and a tensor: the tensor (maybe "
+                "a reference's result) would be sent to the student's kernel. Compare values: "
+                "fetch(obj) or as_tensor(...) first")
         return session.request(op, operands, name=name)
     method.__name__ = f"__{name}__"
     return method
@@ -204,11 +213,14 @@ class RemoteObject:
 
     @property
     def __class__(self):
-        """isinstance(proxy, torch.nn.Module) is True when the student's object is one."""
+        """isinstance(proxy, torch.nn.Module) is True when the student's object is one. Never a
+        tensor, array or other class implemented in C: C code that sees isinstance() pass reads
+        the proxy's memory as its own object (a crash), and a tensor that did not travel by value
+        is no plain tensor (sparse, meta, nested, a subclass that would not encode)."""
         is_class, found = self._local_mro()
         if is_class:
             return type
-        return next((k for k in found if k is not object), RemoteObject)
+        return next((k for k in found if k is not object and _python_class(k)), RemoteObject)
 
     @property
     def __signature__(self):
@@ -229,7 +241,7 @@ class RemoteObject:
         is_class, found = self._local_mro()
         if not is_class:
             raise AttributeError("__bases__")
-        return tuple(k for k in found[:1]) or (object,)
+        return tuple(k for k in found[:1] if _python_class(k)) or (object,)
 
     def _request(self, op, args=(), kwargs=None, **fields):
         return object.__getattribute__(self, "_session").request(op, args, kwargs, **fields)
@@ -324,17 +336,37 @@ LIBRARY_ROOTS = {"torch", "numpy", "builtins", "collections", "numbers", "typing
 
 
 def _library_class(module: str, qualname: str):
-    """The class module.qualname when it lives in a library the oracle may import, else None."""
-    import importlib
-    if module.split(".")[0] not in LIBRARY_ROOTS or "<" in qualname:
+    """The class module.qualname when it lives in a library module already loaded here, else
+    None (a name the kernel sends never makes the oracle import anything)."""
+    import sys
+    obj = sys.modules.get(module)
+    if module.split(".")[0] not in LIBRARY_ROOTS or "<" in qualname or obj is None:
         return None
-    try:
-        obj = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        return None
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
     return obj if isinstance(obj, type) else None
+
+
+def _is_array(value) -> bool:
+    import sys
+    torch, np = sys.modules.get("torch"), sys.modules.get("numpy")
+    return (torch is not None and isinstance(value, torch.Tensor)) or (
+        np is not None and isinstance(value, np.ndarray))
+
+
+_HEAP_TYPE = 1 << 9   # Py_TPFLAGS_HEAPTYPE: a class defined by a class statement
+
+
+def _python_class(kind: type) -> bool:
+    """A class a proxy may claim as its own: defined in Python (C code never casts it), and no
+    tensor or array (those the oracle only accepts by value, rebuilt from bytes)."""
+    import sys
+    torch, np = sys.modules.get("torch"), sys.modules.get("numpy")
+    if torch is not None and issubclass(kind, torch.Tensor):
+        return False
+    if np is not None and issubclass(kind, (np.ndarray, np.generic)):
+        return False
+    return bool(kind.__flags__ & _HEAP_TYPE)
 
 
 def load_module(name: str, source: str, filename: str) -> types.ModuleType:
@@ -349,8 +381,9 @@ class Oracle:
     """Serves the hidden checks of one submission's kernel and keeps their verdicts."""
 
     def __init__(self, sock: socket.socket, slug: str, checks: types.ModuleType,
-                 reference: types.ModuleType, check_failed: type):
+                 reference: types.ModuleType, check_failed: type, student_code: str | None = None):
         self.sock, self.slug = sock, slug
+        self.student_code = student_code   # the notebook's own code cells (compare.student_source)
         self.checks, self.reference, self.check_failed = checks, reference, check_failed
         self.verdicts: dict[str, list[tuple[str, str]]] = {}
         self.thread = threading.Thread(target=self._serve, name=f"oracle-{slug}", daemon=True)
@@ -406,6 +439,7 @@ class Oracle:
         if not callable(check):
             return "error", f"there is no hidden test named '{name}'"
         session = Session(self.sock)
+        session.student_code = self.student_code
         try:
             args = session.codec.decode(message.get("args", []), blobs)
         except (ProtocolError, ValueError, KeyError, TypeError, IndexError):
@@ -427,6 +461,10 @@ class Oracle:
             return "fail", f"your code raised {type(err).__name__}: {err}"
         except Exception as err:  # noqa: BLE001 (a check that cannot handle the student's objects)
             info = exception_info(err)
+            if "RemoteObject" in info["message"]:   # torch refused a proxy where it wants a tensor
+                return "fail", ("your code returned an object that is not a plain tensor (a "
+                                "sparse, meta or nested tensor, or another type): return an "
+                                "ordinary dense tensor")
             return "error", (f"this hidden test could not run on your code ({info['type']}: "
                              f"{info['message'][:300]})")
         finally:
@@ -447,3 +485,12 @@ def _seed_everything(seed: int) -> None:
         torch.manual_seed(seed)
     except ImportError:
         pass
+
+
+def student_code(notebook, chapter_notebook) -> str:
+    """The code cells of a (repaired) submission that the chapter's student notebook does not
+    have, verbatim: what the student wrote (answers and added cells), read from the notebook
+    file, which the kernel cannot change. Cells are separated by a marker line."""
+    given = {cell.source for cell in chapter_notebook.cells if cell.cell_type == "code"}
+    return "\n# %% cell\n".join(cell.source for cell in notebook.cells
+                                 if cell.cell_type == "code" and cell.source not in given)

@@ -99,7 +99,7 @@ LOSES = {
     "log_of_softmax_underflows": {STABLE},
     "shift_not_added_back": {VALUES, STABLE},
     "sum_instead_of_mean": {VALUES, STABLE},
-    "indexes_columns_only": {VALUES, STABLE},
+    "indexes_columns_only": {VALUES, STABLE, VECTORISED},   # x[:, labels] is batch x batch
     "returns_python_float": {VALUES, STABLE},
     "sign_flipped": {VALUES, STABLE},
     "max_without_keepdim": {VALUES, STABLE, VECTORISED},
@@ -117,3 +117,22 @@ SELF_CHECK_OUTPUT = [
     "cross_entropy_loss is stable for logits of size 1000.",
     "no loop.",
 ]
+
+# Answers that fake the vectorised check from the student's kernel (each must lose exactly that
+# check under the grader; graded by the code before the hardening each scored 4/4): the check
+# cell handed over a counting mode that the answer's code switched off.
+ATTACKS = {"cross_entropy_loss": {
+    "builtin_with_torch_function_disabled": '''
+def cross_entropy_loss(x, labels):
+    with torch._C.DisableTorchFunction():
+        return F.cross_entropy(x, labels)
+''',
+    "loop_with_torch_function_disabled": '''
+def cross_entropy_loss(x, labels):
+    with torch._C.DisableTorchFunction():
+        m = x.max(dim=1, keepdim=True).values
+        log_sum_exp = m.squeeze(1) + torch.log(torch.exp(x - m).sum(dim=1))
+        x_of_labels = torch.stack([x[i, labels[i]] for i in range(len(labels))])
+        return (log_sum_exp - x_of_labels).mean()
+''',
+}}
