@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from autograder.instructor.similarity import (MIN_SHARED, THRESHOLD, Code, compare, given_code,
-                                              submission_code)
+from autograder.instructor.similarity import THRESHOLD, Code, compare, given_code, submission_code
 from course import paths
 from tests.helpers import student_notebook, with_answers
 
@@ -130,8 +129,8 @@ def pair_score(chapter_file: str, exercise: str, first: str, second: str) -> flo
     given = given_code(chapter_notebook(chapter_file))
     codes = [Code("a", "", notebook_code(chapter_file, exercise, first)),
              Code("b", "", notebook_code(chapter_file, exercise, second))]
-    reported = [p for p in compare(codes, given) if p.shared >= MIN_SHARED]
-    return reported[0].score if reported else 0.0
+    pairs = compare(codes, given)
+    return pairs[0].score if pairs else 0.0
 
 
 def normalised_lines(source: str) -> list[str]:

@@ -293,8 +293,40 @@ def settle(result, outcome: Outcome) -> None:
 
 # --- writing ---------------------------------------------------------------------------------------------
 
-def write_csv(path: Path, results: list, outcomes: dict, state: dict) -> None:
+def prompts(slug: str) -> dict[str, str]:
+    """Think! id -> the question's own text in the student notebook (shown once, not per answer)."""
+    import nbformat
+
+    from autograder.repair import cell_key
+    from course import paths
+    try:
+        student = nbformat.read(str(paths.STUDENTS / paths.master_for(slug).name), as_version=4)
+    except (OSError, ValueError, LookupError, SystemExit):
+        return {}
+    found = {}
+    for cell in student.cells:
+        key = cell_key(cell) if "YOUR ANSWER HERE" in cell.source else None
+        if key and key.startswith("think:"):
+            found[key.split(":", 1)[1]] = re.sub(r"^\s*<!--\s*#\|.*?-->\s*\n?", "",
+                                                 cell.source.split("YOUR ANSWER HERE")[0])
+    return found
+
+
+def shown_answer(text: str, prompt: str) -> str:
+    """The student's answer without the question they were asked (when they left it as given)."""
+    text = (text or "").strip()
+    if prompt and " ".join(text.split()).startswith(" ".join(prompt.split())):
+        words = len(prompt.split())
+        rest = text
+        for _ in range(words):             # drop the prompt's words, keep the answer's layout
+            rest = rest.lstrip().split(None, 1)[1] if len(rest.split(None, 1)) > 1 else ""
+        return rest.strip()
+    return text
+
+
+def write_csv(path: Path, results: list, outcomes: dict, state: dict, asked: dict | None = None) -> None:
     """hand_grades.csv: one row per hand-graded answer, filled from what is stored."""
+    asked = asked or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
@@ -310,8 +342,8 @@ def write_csv(path: Path, results: list, outcomes: dict, state: dict) -> None:
             if stale is not None:
                 note = (f"the answer changed since it got {_points(stale.points) or 'no points'}"
                         + (f" ({stale.comment})" if stale.comment else "") + ": grade it again")
-            answer = r.answers.get(question) or ("" if question in r.answers else
-                                                 "(an automatically graded test: " + r.reason + ")")
+            answer = shown_answer(r.answers.get(question, ""), asked.get(question, "")) \
+                if question in r.answers else f"(an automatically graded test: {r.reason})"
             writer.writerow([r.student, r.name, question, f"{float(r.max_scores[question]):g}",
                              _points(grade.points) if grade else "", grade.comment if grade else "",
                              answer.strip(), current_answer_id(r, question), note])
@@ -384,7 +416,7 @@ def finish(results: list, chapter, out: Path, store, snapshot: Snapshot) -> dict
     snapshot.check_unchanged("grades.csv and feedback include the file as it was when the run "
                              "started")
     if outcomes or snapshot.text is not None:
-        write_csv(snapshot.path, results, outcomes, state)
+        write_csv(snapshot.path, results, outcomes, state, prompts(chapter.slug))
     return outcomes
 
 

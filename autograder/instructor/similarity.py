@@ -25,10 +25,11 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-NOISE = 25          # k: shortest shared run of (normalised) code that counts, in characters
-GUARANTEE = 30      # any shared run this long is always found (winnowing window = 30 - 25 + 1)
-THRESHOLD = 0.5     # a pair is reported when one side shares at least this share of its own code
-MIN_SHARED = 0      # ... and they share at least this much normalised code (characters)
+# Measured on the answer catalogs (tests/similarity_rates.py, figures in docs/term.md): with
+# copydetect's defaults (k 25, window 6) short answers lose too many fingerprints to reformatting.
+NOISE = 15          # k: shortest shared run of (normalised) code that counts, in characters
+GUARANTEE = 20      # any shared run this long is always found (winnowing window = 20 - 15 + 1)
+THRESHOLD = 0.6     # a pair is reported when one side shares at least this share of its own code
 
 
 @dataclass
