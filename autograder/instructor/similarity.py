@@ -17,8 +17,6 @@ import functools
 import html
 import io
 import itertools
-import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,15 +88,8 @@ def chapter_codes(chapter: str, submissions, convention: str = "auto",
 
 def fingerprint(name: str, text: str, boilerplate=None, window: int | None = None):
     from copydetect import CodeFingerprint
-    window = window or GUARANTEE - NOISE + 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        logging.getLogger().disabled, before = True, logging.getLogger().disabled
-        try:
-            return CodeFingerprint(f"{name}.py", NOISE, window, boilerplate=boilerplate,
-                                   fp=io.StringIO(text))
-        finally:
-            logging.getLogger().disabled = before
+    return CodeFingerprint(f"{name}.py", NOISE, window or GUARANTEE - NOISE + 1,
+                           boilerplate=boilerplate, fp=io.StringIO(text))
 
 
 @functools.lru_cache(maxsize=8)
