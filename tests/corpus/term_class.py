@@ -29,7 +29,7 @@ from course import paths
 from tests.catalog import cross_entropy, spiral_split
 from tests.corpus.make_corpus import FIRST, LAST, build_class, to_bytes
 from tests.helpers import find_cell, student_notebook, with_answers
-from tests.similarity_rates import disguise
+from tests.similarity_rates import derived, disguise
 
 N = 54
 THINK = ("train_eval_modes", "generalisation")
@@ -146,6 +146,32 @@ def planted_class(root: Path, class_zip: Path) -> tuple[Path, list[tuple[str, st
     return target, pairs
 
 
+def answer_cells(archive: Path) -> dict[str, str]:
+    """Student id -> the source of their answer cell (for telling copies from catalog twins)."""
+    from autograder.collect import collect
+    from autograder.repair import read_notebook
+    found = {}
+    for sub in collect([archive]):
+        try:
+            nb = read_notebook(sub.data or b"")
+            found[sub.student] = find_cell(nb, "exercise", "approximate_function").source
+        except Exception:  # noqa: BLE001 (not a notebook, or the cell is gone: no answer)
+            continue
+    return found
+
+
+def reported_kinds(archive: Path, flagged: set, planted: list) -> dict[str, int]:
+    """Why the reported pairs are alike: the same catalog text, an edit of one, or other."""
+    cells = answer_cells(archive)
+    kinds = {"same text": 0, "edits of one text": 0, "other": 0}
+    for a, b in flagged - {tuple(sorted(p)) for p in planted}:
+        first, second = cells.get(a, ""), cells.get(b, "")
+        kind = "same text" if " ".join(first.split()) == " ".join(second.split()) else \
+            "edits of one text" if derived(first, second) else "other"
+        kinds[kind] += 1
+    return kinds
+
+
 def course(*args: str, timeout: int = 3600) -> str:
     done = subprocess.run([sys.executable, "-m", "course", *args], cwd=paths.ROOT,
                           capture_output=True, text=True, timeout=timeout)
@@ -255,7 +281,9 @@ def main(root: Path) -> None:
     found = [p for p in pairs if tuple(sorted(p)) in flagged]
     print(f"  planted copies found: {len(found)}/{len(pairs)} "
           f"(scores {[scores.get(tuple(sorted(p))) for p in pairs]}); "
-          f"other pairs reported: {len(flagged) - len(found)}")
+          f"other pairs reported: {len(flagged) - len(found)}, "
+          f"{reported_kinds(planted, flagged, pairs)} (the class is built from the catalog: "
+          "students share its texts verbatim)")
     print(f"Done in {time.perf_counter() - started:.0f} s. Outputs under {root}")
 
 
