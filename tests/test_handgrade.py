@@ -174,6 +174,13 @@ def test_a_resubmission_keeps_unchanged_answers_and_asks_again_for_changed_ones(
     assert rows[("alice", "general")]["points"] == ""
     assert "changed since it got 1 (Good too.)" in rows[("alice", "general")]["note"]
     assert rows[("alice", "general")]["answer"] == "A new answer: more data helps."
+    run(out, store, resubmitted)                      # until graded again, it keeps asking
+    rows = {(r["student_id"], r["question"]): r for r in table(out / "hand_grades.csv")}
+    assert "changed since it got 1 (Good too.)" in rows[("alice", "general")]["note"]
+    fill(out, {("alice", "modes"): ("1", "Good."), ("alice", "general"): ("0.5", "Less so.")})
+    run(out, store, resubmitted)
+    grades = {r["student_id"]: r for r in table(out / "grades.csv")}
+    assert grades["alice"]["general"] == "0.5" and grades["alice"]["status"] == "graded"
 
 
 def test_whitespace_a_spreadsheet_changes_does_not_count_as_a_new_answer(first_run):

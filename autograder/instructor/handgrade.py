@@ -226,7 +226,8 @@ def update_state(state: dict, rows: list[Row], results: dict) -> dict:
             continue               # a grade for an earlier answer: asked again, not applied
         key = (row.student, row.question)
         if row.points is None and not row.comment:
-            state.pop(key, None)
+            if key in state and state[key].answer_id == current:
+                del state[key]     # cleared by the instructor (an earlier answer's grade stays)
         else:
             state[key] = HandGrade(row.points, row.comment, current)
     return state
