@@ -60,7 +60,8 @@ def given_code(student_nb) -> str:
 
 
 def submission_code(data: bytes, student_nb) -> str | None:
-    """The code cells of a submission once repaired onto the chapter (None: not a notebook of it)."""
+    """The student's own code cells (answers, cells they added; not the cells the chapter gives
+    as they are) once repaired onto the chapter (None: not a notebook of the chapter)."""
     from autograder.repair import SubmissionError, read_notebook, repair
     try:
         repaired = repair(read_notebook(data), student_nb)
@@ -68,7 +69,9 @@ def submission_code(data: bytes, student_nb) -> str | None:
         return None
     if not any(k.startswith("exercise:") for k in repaired.recognised):
         return None
-    return "\n\n".join(c.source for c in repaired.notebook.cells if c.cell_type == "code")
+    given = {c.source.strip() for c in student_nb.cells if c.cell_type == "code"}
+    return "\n\n".join(c.source for c in repaired.notebook.cells
+                       if c.cell_type == "code" and c.source.strip() not in given)
 
 
 def chapter_codes(chapter: str, submissions, convention: str = "auto",
