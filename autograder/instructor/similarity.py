@@ -4,9 +4,10 @@
 grader does (same LMS names, the latest of several), repairs each onto the chapter's student
 notebook, and compares the code of every pair with copydetect (token fingerprints and winnowing,
 as MOSS does): names become placeholders, so renamed variables do not hide a copy, and
-fingerprints are local, so reordered helpers do not either. Everything the chapter gives (the
-student notebook's code: stubs, docstrings, setup, visible tests) is boilerplate whose
-fingerprints never count, so untouched stubs match nothing. ``DIR/similarity.html`` shows each
+fingerprints are local, so reordered helpers do not either. Only the student's own cells are
+compared (answers, cells they added), and everything the chapter gives (the student notebook's
+code: stubs, docstrings, setup, visible tests) is boilerplate whose fingerprints never count, so
+untouched stubs match nothing. ``DIR/similarity.html`` shows each
 pair above the threshold with the shared code marked; ``DIR/similarity.csv`` lists every pair's
 score. It informs the instructor; it never changes a grade.
 """
