@@ -127,6 +127,10 @@ def cmd_lms_export(args) -> int:
     out = Path(args.out)
     try:
         chapters = [read_chapter(folder) for folder in args.folders]
+        bad = [item for item in args.column if "=" not in item]
+        if bad:
+            raise LmsError(f"--column {bad[0]!r}: write CHAPTER=COLUMN, e.g. "
+                           "relu_approximation='Lab 1 (4711)'")
         columns = dict(item.split("=", 1) for item in args.column)
         exports = []
         if args.canvas:
@@ -134,7 +138,7 @@ def cmd_lms_export(args) -> int:
                                         columns))
         if args.moodle:
             exports += [write_moodle(c, out / f"moodle_{c.name}.csv") for c in chapters]
-    except (GradebookError, LmsError, ValueError) as err:
+    except (GradebookError, LmsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not exports:

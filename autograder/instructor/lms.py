@@ -61,7 +61,14 @@ def gradable(row: ChapterRow | None) -> str | None:
 # --- Canvas -------------------------------------------------------------------------------------------
 
 def read_canvas_export(path: Path) -> tuple[list[str], list[list[str]]]:
-    text = Path(path).read_bytes().decode("utf-8-sig")
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except OSError as err:
+        raise LmsError(f"{path}: cannot be read ({err.strerror}); give the gradebook exported "
+                       "from Canvas (Grades > Export)") from None
+    except UnicodeDecodeError:
+        raise LmsError(f"{path}: not UTF-8 text; give the CSV file Canvas exported, as it "
+                       "downloaded (a spreadsheet may have saved it in another encoding)") from None
     table = [row for row in csv.reader(io.StringIO(text)) if row]
     if not table or "ID" not in table[0] or "Student" not in table[0]:
         raise LmsError(f"{path}: not a Canvas gradebook export (no 'Student' and 'ID' columns); "
