@@ -73,6 +73,11 @@ def test_the_command_writes_only_the_report(report):
     assert done.returncode == 0, done.stderr
     assert "7 submissions, 1 pair(s)" in done.stdout and "cat and dan" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == ["similarity.csv", "similarity.html"]
+    first = (out / "similarity.csv").read_bytes()
+    again = subprocess.run([sys.executable, "-m", "course", "similarity", "01",
+                            str(report["root"] / "submitted"), "--out", str(out)], cwd=paths.ROOT,
+                           capture_output=True, text=True)
+    assert again.returncode == 0 and (out / "similarity.csv").read_bytes() == first  # repeatable
 
 
 @pytest.mark.slow

@@ -13,8 +13,10 @@ score. It informs the instructor; it never changes a grade.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
+import hashlib
 import html
 import io
 import itertools
@@ -90,10 +92,31 @@ def chapter_codes(chapter: str, submissions, convention: str = "auto",
     return codes, given_code(student_nb)
 
 
+def stable_kgrams(text: str, k: int) -> np.ndarray:
+    """copydetect's k-gram hashes with a hash that is the same in every process (its own uses
+    Python's hash(), salted per process, so winnowing kept other fingerprints on every run and
+    the scores moved from run to run)."""
+    return np.array([int.from_bytes(hashlib.blake2b(text[i:i + k].encode(), digest_size=8).digest(),
+                                    "little", signed=True) for i in range(len(text) - k + 1)],
+                    dtype=np.int64)
+
+
+@contextlib.contextmanager
+def repeatable_hashes():
+    import copydetect.utils
+    original = copydetect.utils.hashed_kgrams
+    copydetect.utils.hashed_kgrams = stable_kgrams
+    try:
+        yield
+    finally:
+        copydetect.utils.hashed_kgrams = original
+
+
 def fingerprint(name: str, text: str, boilerplate=None, window: int | None = None):
     from copydetect import CodeFingerprint
-    return CodeFingerprint(f"{name}.py", NOISE, window or GUARANTEE - NOISE + 1,
-                           boilerplate=boilerplate, fp=io.StringIO(text))
+    with repeatable_hashes():
+        return CodeFingerprint(f"{name}.py", NOISE, window or GUARANTEE - NOISE + 1,
+                               boilerplate=boilerplate, fp=io.StringIO(text))
 
 
 @functools.lru_cache(maxsize=8)
