@@ -7,7 +7,8 @@ INSTALLED := $(VENV)/.installed
 # CHAPTERS=spiral_split (slugs or numbers) limits sync, generate, check and book to those chapters.
 export CHAPTERS
 
-.PHONY: help setup python-env system-programs sync generate check dev book book-no-solutions grade test test-fast clean
+.PHONY: help setup python-env system-programs sync generate check dev book book-no-solutions grade \
+	handgrade term lms-export similarity test test-fast clean
 
 help:  ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -52,6 +53,18 @@ book-no-solutions: setup  ## build the edition without solutions (for a graded t
 
 grade: $(INSTALLED)  ## grade a class: make grade CHAPTER=01 SUBMISSIONS=submissions.zip [OUT=grades] [WORKERS=N] [ARGS="--scheduler tcp://host:8786 ..."]
 	$(PY) -m course grade $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
+
+handgrade: $(INSTALLED)  ## apply points and comments of OUT/hand_grades.csv: make handgrade [OUT=grades]
+	$(PY) -m course handgrade $(or $(OUT),grades)
+
+term: $(INSTALLED)  ## term gradebook over grading folders: make term FOLDERS="grades01 grades04" [OUT=term]
+	$(PY) -m course term $(FOLDERS) --out $(or $(OUT),term)
+
+lms-export: $(INSTALLED)  ## LMS import files: make lms-export FOLDERS="..." ARGS="--canvas export.csv --moodle" [OUT=lms]
+	$(PY) -m course lms-export $(FOLDERS) --out $(or $(OUT),lms) $(ARGS)
+
+similarity: $(INSTALLED)  ## similar submissions: make similarity CHAPTER=01 SUBMISSIONS=submissions.zip [OUT=grades]
+	$(PY) -m course similarity $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades) $(ARGS)
 
 test: setup  ## run the whole test suite (builds, grading, notebook execution)
 	$(PY) -m pytest

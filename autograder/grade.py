@@ -41,6 +41,7 @@ from course import paths
 from course.master import BEGIN_HIDDEN, END_HIDDEN, chapter_slug, parse_directive, read_master
 from .faults import GraderFault, from_exception
 from .collect import CollectError, Submission, collect, student_id  # noqa: F401 (re-exported)
+from .instructor import handgrade
 from .repair import SubmissionError, chapter_keys  # noqa: F401 (re-exported)
 from .worker import GRADER_VERSION, Bundle, Limits, fingerprint, grade_task
 
@@ -345,6 +346,7 @@ def grade(chapter: str, submissions, out, *, workers: int | None = None,
         except SandboxUnavailable as err:
             raise GradingAborted(str(err)) from None
     started = time.perf_counter()
+    hand_grades = handgrade.Snapshot.take(out)   # hand grades: read now, applied when writing
     subs = collect(submissions, convention=convention, pattern=pattern,
                    unpack_to=out / "submissions")
     # The bundle's template (nbgrader generate_assignment, seconds, cached) is built once the
@@ -414,7 +416,7 @@ def grade(chapter: str, submissions, out, *, workers: int | None = None,
                 bar.close()
     bundle = bundle_factory()
     ordered = [results[sub.student] for sub in subs if sub.student in results]
-    write_outputs(ordered, bundle, out, store)
+    handgrade.finish(ordered, bundle, out, store, hand_grades)  # write_outputs, with hand grades
     log(summary(ordered, bundle, time.perf_counter() - started, len(jobs), out))
     return ordered
 

@@ -1,4 +1,5 @@
-"""One command for every task: ``python -m course {sync,generate,check,dev,book,grade}``.
+"""One command for every task: ``python -m course {sync,generate,check,dev,book,grade,handgrade,
+term,lms-export,similarity}``.
 
 The Makefile wraps these; run ``python -m course --help`` for the details.
 """
@@ -82,6 +83,7 @@ def cmd_grade(args) -> int:
     """Grade a class: collect, repair, grade in parallel, write grades, feedback, review list."""
     from autograder.collect import CollectError
     from autograder.grade import GradingAborted, grade
+    from autograder.instructor.handgrade import HandGradeError
     if args.unsafe_no_sandbox:
         print("WARNING: --unsafe-no-sandbox: students' code runs WITHOUT isolation. It can read "
               "the solutions and the hidden checks, use the network and write outside its "
@@ -93,7 +95,7 @@ def cmd_grade(args) -> int:
               sandbox=not args.unsafe_no_sandbox, convention=args.lms, pattern=args.name_pattern,
               progress=not args.no_progress and sys.stderr.isatty(),
               log=lambda line: print(line, flush=True))
-    except (GradingAborted, CollectError) as err:
+    except (GradingAborted, CollectError, HandGradeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -109,11 +111,129 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_handgrade(args) -> int:
+    """Apply OUT/hand_grades.csv: points and comments into grades.csv, totals and feedback."""
+    from autograder.instructor.handgrade import HAND_CSV, HandGradeError, regrade_by_hand
+    try:
+        results, outcomes = regrade_by_hand(Path(args.out))
+    except HandGradeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    graded = sum(len([g for g in o.graded.values() if g.points is not None])
+                 for o in outcomes.values())
+    waiting = sum(len(o.waiting) for o in outcomes.values())
+    stale = sum(len(o.stale) for o in outcomes.values())
+    print(f"Hand grades: {graded} answer(s) graded, {waiting} waiting"
+          + (f" ({stale} changed since graded: grade them again)" if stale else "")
+          + f"; {Path(args.out) / 'grades.csv'} and feedback updated; fill "
+          f"{Path(args.out) / HAND_CSV} and run again.")
+    return 0
+
+
+def cmd_term(args) -> int:
+    """The term gradebook over chapters' grading folders: CSV and HTML."""
+    from autograder.instructor.gradebook import GradebookError, read_chapter, write_term
+    try:
+        chapters = [read_chapter(folder) for folder in args.folders]
+        csv_path, html_path, rows = write_term(chapters, Path(args.out))
+    except GradebookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"Term gradebook: {len(rows)} students, {len(chapters)} chapters; "
+          f"{sum(bool(r.missing) for r in rows)} with something missing. {csv_path}  {html_path}")
+    return 0
+
+
+def cmd_lms_export(args) -> int:
+    """Canvas gradebook CSV and/or Moodle grading worksheets from chapters' grading folders."""
+    from autograder.instructor.gradebook import GradebookError, read_chapter
+    from autograder.instructor.lms import LmsError, write_canvas, write_moodle
+    out = Path(args.out)
+    try:
+        chapters = [read_chapter(folder) for folder in args.folders]
+        bad = [item for item in args.column if "=" not in item]
+        if bad:
+            raise LmsError(f"--column {bad[0]!r}: write CHAPTER=COLUMN, e.g. "
+                           "relu_approximation='Lab 1 (4711)'")
+        columns = dict(item.split("=", 1) for item in args.column)
+        exports = []
+        if args.canvas:
+            exports.append(write_canvas(Path(args.canvas), chapters, out / "canvas_import.csv",
+                                        columns))
+        if args.moodle:
+            exports += [write_moodle(c, out / f"moodle_{c.name}.csv") for c in chapters]
+    except (GradebookError, LmsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if not exports:
+        print("error: say which LMS: --canvas EXPORT.csv and/or --moodle", file=sys.stderr)
+        return 2
+    for export in exports:
+        print(f"{export.path}: {export.written} student(s) with grades; "
+              f"{len(export.left_empty)} left empty"
+              + (f"; not in the LMS file: {', '.join(export.not_in_lms[:10])}"
+                 if export.not_in_lms else ""))
+    return 0
+
+
+def cmd_similarity(args) -> int:
+    """Pairs of submissions whose code is unusually alike (informs; changes no grade)."""
+    from autograder.collect import CollectError
+    from autograder.instructor.similarity import compare, chapter_codes, write_report
+    try:
+        codes, given = chapter_codes(args.chapter, [Path(p) for p in args.submissions],
+                                     args.lms, args.name_pattern)
+    except CollectError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    pairs = compare(codes, given)
+    csv_path, html_path, flagged = write_report(pairs, codes, args.chapter, Path(args.out),
+                                                args.threshold)
+    print(f"Similarity: {len(codes)} submissions, {len(flagged)} pair(s) with a score of "
+          f"{args.threshold:g} or more. {html_path}  {csv_path}")
+    for p in flagged[:10]:
+        print(f"  {p.a.student} and {p.b.student}: {p.score:.2f}")
+    return 0
+
+
 def use_this_environment() -> None:
     """Tools nbgrader runs as programs (alembic, the kernel) come from this interpreter's venv."""
     bin_dir = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def add_term_commands(sub) -> None:
+    """The instructor's commands after grading (docs/term.md)."""
+    from autograder.instructor.similarity import THRESHOLD
+    hand = sub.add_parser("handgrade", help="apply OUT/hand_grades.csv (points and comments of "
+                                            "answers graded by hand) to grades.csv and feedback")
+    hand.add_argument("out", nargs="?", default="grades", help="a grading folder (default: grades/)")
+    term = sub.add_parser("term", help="term gradebook: one row per student over chapters' "
+                                       "grading folders (CSV and HTML)")
+    term.add_argument("folders", nargs="+", help="grading folders, one per chapter")
+    term.add_argument("--out", default="term", help="output folder (default: term/)")
+    lms = sub.add_parser("lms-export", help="the files Canvas and Moodle import: Canvas gradebook "
+                                            "CSV, Moodle grading worksheets")
+    lms.add_argument("folders", nargs="+", help="grading folders, one per chapter")
+    lms.add_argument("--canvas", metavar="EXPORT.csv",
+                     help="the gradebook exported from Canvas (Grades > Export)")
+    lms.add_argument("--column", action="append", default=[], metavar="CHAPTER=COLUMN",
+                     help="the Canvas column of a chapter, e.g. relu_approximation='Lab 1 (4711)'")
+    lms.add_argument("--moodle", action="store_true",
+                     help="one Moodle grading worksheet per chapter (Upload grading worksheet)")
+    lms.add_argument("--out", default="lms", help="output folder (default: lms/)")
+    sim = sub.add_parser("similarity", help="pairs of submissions with unusually alike code, side "
+                                            "by side (HTML); changes no grade")
+    sim.add_argument("chapter", help="chapter slug or number")
+    sim.add_argument("submissions", nargs="+", help="submitted notebooks, folders or LMS zips")
+    sim.add_argument("--out", default="grades", help="output folder (default: grades/)")
+    sim.add_argument("--threshold", type=float, default=THRESHOLD,
+                     help=f"report pairs scoring at least this (0 to 1, default {THRESHOLD})")
+    sim.add_argument("--lms", choices=["auto", "canvas", "moodle", "folders", "files"],
+                     default="auto", help="how file names name students (default: auto)")
+    sim.add_argument("--name-pattern", default=None, metavar="REGEX",
+                     help="regular expression with a group (?P<student>...)")
 
 
 def main(argv=None) -> None:
@@ -153,7 +273,10 @@ def main(argv=None) -> None:
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run students' code without isolation (only where Linux user "
                             "namespaces are unavailable, and only for trusted notebooks)")
+    add_term_commands(sub)
     args = parser.parse_args(argv)
     handler = {"sync": cmd_sync, "generate": cmd_generate, "check": cmd_check,
-               "book": cmd_book, "grade": cmd_grade, "dev": cmd_dev}[args.command]
+               "book": cmd_book, "grade": cmd_grade, "dev": cmd_dev, "handgrade": cmd_handgrade,
+               "term": cmd_term, "lms-export": cmd_lms_export,
+               "similarity": cmd_similarity}[args.command]
     sys.exit(handler(args))
