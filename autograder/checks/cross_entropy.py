@@ -193,7 +193,7 @@ PER_SAMPLE = 3e-6   # seconds: a loop's tensor indexing alone costs 6 microsecon
                     # more; a vectorised loss 0.1 or less (one thread, even on a loaded machine)
 
 
-def best_time(cross_entropy_loss, n: int, gen, runs: int = 3) -> float:
+def best_time(cross_entropy_loss, n: int, gen, runs: int = 5) -> float:
     """The shortest of `runs` timings of the student's function on a batch of n, as seen from
     here (data transfer included): a slow machine only adds, so the best run is the honest one."""
     x, labels = random_batch(gen, n, 4, 2.0, torch.float32)
