@@ -143,38 +143,6 @@ def shuffle_and_split_data(X, y, seed):
     return X_test, y_test, X_train, y_train
 
 
-class InMemoryLoader:
-    """Mini-batches of tensors already in memory, cut out by index: a fast stand-in for
-    DataLoader(TensorDataset(X, y), batch_size, shuffle) when the data fit in memory.
-
-    Iterating gives (inputs, labels) batches: inputs (B, ...), labels (B,), with B = batch_size
-    except maybe for the last batch; len() is the number of batches per epoch.
-    """
-
-    def __init__(self, X, y, batch_size=128, shuffle=False, generator=None):
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-        self.X, self.y = X, y
-        self.dataset = TensorDataset(X, y)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator  # a torch.Generator makes the order repeatable
-
-    def __len__(self):
-        return math.ceil(len(self.X) / self.batch_size)
-
-    def __iter__(self):
-        n = len(self.X)
-        if self.shuffle:  # one permutation per epoch, then one indexing per batch
-            order = torch.randperm(n, generator=self.generator).to(self.X.device)
-            for start in range(0, n, self.batch_size):
-                batch = order[start:start + self.batch_size]
-                yield self.X[batch], self.y[batch]
-        else:  # in order: slices are views, nothing is copied
-            for start in range(0, n, self.batch_size):
-                yield self.X[start:start + self.batch_size], self.y[start:start + self.batch_size]
-
-
 def train_test_classification(net, criterion, optimizer, train_loader, test_loader,
                               num_epochs=1, verbose=True, training_plot=False, device="cpu"):
     """Train net for num_epochs on train_loader, then measure its accuracy on both loaders.
@@ -247,3 +215,35 @@ def train_test_classification(net, criterion, optimizer, train_loader, test_load
         ax.legend()
         plt.show()
     return train_acc, test_acc
+
+
+class InMemoryLoader:
+    """Mini-batches of tensors already in memory, cut out by index: a fast stand-in for
+    DataLoader(TensorDataset(X, y), batch_size, shuffle) when the data fit in memory.
+
+    Iterating gives (inputs, labels) batches: inputs (B, ...), labels (B,), with B = batch_size
+    except maybe for the last batch; len() is the number of batches per epoch.
+    """
+
+    def __init__(self, X, y, batch_size=128, shuffle=False, generator=None):
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+        self.X, self.y = X, y
+        self.dataset = TensorDataset(X, y)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator  # a torch.Generator makes the order repeatable
+
+    def __len__(self):
+        return math.ceil(len(self.X) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.X)
+        if self.shuffle:  # one permutation per epoch, then one indexing per batch
+            order = torch.randperm(n, generator=self.generator).to(self.X.device)
+            for start in range(0, n, self.batch_size):
+                batch = order[start:start + self.batch_size]
+                yield self.X[batch], self.y[batch]
+        else:  # in order: slices are views, nothing is copied
+            for start in range(0, n, self.batch_size):
+                yield self.X[start:start + self.batch_size], self.y[start:start + self.batch_size]
