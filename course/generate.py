@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 
 from . import paths
-from .master import chapter_slug, parse_cells, read_master, solution_code
+from .master import chapter_slug, for_students, parse_cells, read_master, solution_code
 from .sync import setup_sections
 
 SOLUTION_HEADER = '''"""Reference solutions for the chapter '{slug}'.
@@ -23,14 +23,21 @@ The hidden checks in autograder/ compare student code with these definitions.
 
 
 def student_notebook_text(master: Path) -> str:
-    """The student notebook nbgrader generates from a master (stubs, no hidden tests)."""
+    """The student notebook nbgrader generates from a master (stubs, no hidden tests, no
+    book-only cells).
+
+    Its Colab metadata asks for no accelerator: every chapter runs on the CPU by default, and a
+    GPU runtime requested for nothing spends the student's GPU quota (the device cell says how
+    to get one for the chapters that train longer)."""
     from autograder.workspace import Workspace  # nbgrader is only needed for this step
 
     with tempfile.TemporaryDirectory(prefix="mlp-generate-") as tmp:
-        released = Workspace(Path(tmp), master).generate_assignment()
+        source = Path(tmp) / "master" / master.name
+        source.parent.mkdir()
+        nbformat.write(for_students(read_master(master)), str(source))
+        released = Workspace(Path(tmp) / "course", source).generate_assignment()
         nb = nbformat.read(str(released), as_version=4)
     nb.metadata["colab"] = {"provenance": [], "toc_visible": True}
-    nb.metadata["accelerator"] = "GPU"
     return nbformat.writes(nb) + "\n"
 
 

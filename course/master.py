@@ -11,8 +11,15 @@ is with a directive on its first line (code: ``#| ROLE ARGS``; markdown: ``<!-- 
                                   block that calls ``autograder.hidden.check``
 ``<!-- #| think ID points=N -->`` a Think! question, graded by hand; the sample answer sits in a
                                   solution region
+``#| book-only`` (code) or        text for the book's readers only (what the book shows instead of
+``<!-- #| book-only -->``         the check cells, a static picture of a widget): dropped from the
+                                  student notebook
+``#| student-only`` / ``<!-- #| student-only -->``  text for the student notebook only: dropped
+                                  from the book, and its directive line from the student notebook
 
-Cells without a directive are prose or demo code. Every mistake is a :class:`MasterError`.
+In a Colab form cell the ``# @title`` line comes first (Colab's convention) and the directive
+sits on the second line. Cells without a directive are prose or demo code. Every mistake is a
+:class:`MasterError`.
 """
 from __future__ import annotations
 
@@ -28,9 +35,12 @@ END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 
-CODE_DIRECTIVE = re.compile(r"^#\|\s*(?P<role>[a-z]+)\b(?P<args>.*)$")
-MARKDOWN_DIRECTIVE = re.compile(r"^<!--\s*#\|\s*(?P<role>[a-z]+)\b(?P<args>.*?)-->\s*$")
-ROLES = {"setup", "export", "exercise", "check", "think"}
+CODE_DIRECTIVE = re.compile(r"^#\|\s*(?P<role>[a-z][a-z-]*)\b(?P<args>.*)$")
+MARKDOWN_DIRECTIVE = re.compile(r"^<!--\s*#\|\s*(?P<role>[a-z][a-z-]*)\b(?P<args>.*?)-->\s*$")
+FORM_TITLE = re.compile(r"^#\s*@title\b")  # a Colab form's title: first line of its cell
+BOOK_ONLY, STUDENT_ONLY = "book-only", "student-only"
+AUDIENCE_ROLES = {BOOK_ONLY, STUDENT_ONLY}
+ROLES = {"setup", "export", "exercise", "check", "think"} | AUDIENCE_ROLES
 GRADED_ROLES = {"exercise", "check", "think"}
 
 
@@ -50,10 +60,12 @@ class Cell:
 
     @property
     def body(self) -> str:
-        """The cell's source without its directive line."""
-        if self.role is None:
+        """The cell's source without its directive line (a form's ``# @title`` line stays)."""
+        line = directive_line(self.node)
+        if self.role is None or line is None:
             return self.node.source
-        return self.node.source.split("\n", 1)[1] if "\n" in self.node.source else ""
+        lines = self.node.source.split("\n")
+        return "\n".join(lines[:line] + lines[line + 1:])
 
     @property
     def points(self) -> float | None:
@@ -65,15 +77,51 @@ def chapter_slug(path: Path) -> str:
     return re.sub(r"^\d+_", "", Path(path).stem)
 
 
+def setup_source(name: str, section: str) -> str:
+    """A stamped setup cell: its directive first, or second after the section's form title."""
+    first, _, rest = section.partition("\n")
+    if FORM_TITLE.match(first.strip()):
+        return f"{first}\n#| setup {name}\n{rest}"
+    return f"#| setup {name}\n{section}"
+
+
+def for_students(nb) -> nbformat.NotebookNode:
+    """A copy of a master without its book-only cells, and student-only cells as plain cells
+    (directive line dropped): what ``nbgrader generate_assignment`` turns into the student
+    notebook."""
+    nb = nbformat.from_dict(nb)
+    kept = []
+    for cell in parse_cells(nb, "master"):
+        if cell.role == BOOK_ONLY:
+            continue
+        if cell.role == STUDENT_ONLY:
+            cell.node.source = cell.body
+        kept.append(cell.node)
+    nb.cells = kept
+    return nb
+
+
 def read_master(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
 
 
+def directive_line(node) -> int | None:
+    """The number (0-based) of the line that may hold a cell's directive: the first line, or
+    the second in a code cell whose first line is a Colab form's ``# @title``."""
+    lines = node.source.split("\n", 2)
+    if node.cell_type == "code" and FORM_TITLE.match(lines[0].strip()):
+        return 1 if len(lines) > 1 else None
+    return 0
+
+
 def parse_directive(node) -> tuple[str | None, str, dict]:
     """Return (role, ident, options) of a cell, or (None, '', {}) for a plain cell."""
-    first = node.source.split("\n", 1)[0].strip()
+    line = directive_line(node)
+    if line is None:
+        return None, "", {}
+    text = node.source.split("\n", line + 1)[line].strip()
     pattern = CODE_DIRECTIVE if node.cell_type == "code" else MARKDOWN_DIRECTIVE
-    match = pattern.match(first)
+    match = pattern.match(text)
     if not match:
         return None, "", {}
     words = match["args"].split()

@@ -6,6 +6,7 @@ A page is the master read for a reader rather than a student or a grader:
 - an exercise shows the student's skeleton (nbgrader's stub in each solution region) as a fenced
   block, then the solution as a code cell tagged ``hide-input`` (folded behind "Show solution");
 - check cells are dropped: grading code never appears in the book;
+- student-only cells are dropped; book-only cells show (without their directive line);
 - a Think! question keeps its text; its sample answer becomes a ``{dropdown}`` cell;
 - an "Open in Colab" badge and a download link to the *student* notebook follow the title.
 
@@ -22,7 +23,8 @@ import nbformat
 import yaml
 
 from . import paths
-from .master import BEGIN_SOLUTION, END_SOLUTION, Cell, parse_cells, read_master, solution_code
+from .master import (BEGIN_SOLUTION, END_SOLUTION, STUDENT_ONLY, Cell, parse_cells, read_master,
+                     solution_code)
 
 EDITIONS = ("full", "no-solutions")
 SOLUTION_TAG = "solution"
@@ -126,7 +128,7 @@ def colab_cell(master: Path) -> nbformat.NotebookNode:
 def page_cells(cell: Cell, exercise_number: int) -> list:
     """The book cells one master cell becomes (none for a check cell)."""
     ident = cell.node.get("id") or f"cell-{cell.index}"
-    if cell.role == "check":
+    if cell.role in ("check", STUDENT_ONLY):
         return []
     if cell.role == "exercise":
         return exercise_cells(cell, ident, exercise_number)

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 
 from . import paths
-from .master import Cell, MasterError, parse_cells, read_master
+from .master import Cell, MasterError, parse_cells, read_master, setup_source
 
 SECTION = re.compile(r"^# %% setup (?P<name>\w+)\s*$", re.M)
 
@@ -51,7 +51,7 @@ def sync_notebook(nb, where: str, sections: dict[str, str]):
             if cell.ident not in sections:
                 raise MasterError(f"{where}, cell {cell.index}: no setup section {cell.ident!r} "
                                   f"in {paths.SETUP_CELLS.name} (has {sorted(sections)}).")
-            node.source = f"#| setup {cell.ident}\n{sections[cell.ident]}"
+            node.source = setup_source(cell.ident, sections[cell.ident])
         meta = nbgrader_metadata(cell)
         if meta is None:
             node.metadata.pop("nbgrader", None)

@@ -28,30 +28,29 @@ import graphviz
 from sklearn.datasets import make_moons
 
 
-# Given: the from-scratch MLP of chapter 2 (its forward pass is that chapter's exercise).
+# Given: a from-scratch three-layer MLP. It computes what chapter 2's MLP computes (same weights,
+# same random initialisation, same stored z1, a1, z2, a2, z3) but is written differently, so
+# that this chapter does not hand out chapter 2's answer.
 class MLP(nn.Module):
-    """Three fully connected layers with ReLU between them, with the weights as plain tensors."""
+    """Three fully connected layers with ReLU between them, with the weights as plain tensors.
+
+    Layer k (k = 1, 2, 3) has the weight matrix Wk of shape (units out, units in) and the bias bk.
+    """
 
     def __init__(self, input_size: int, hidden_size1: int, hidden_size2: int, output_size: int):
         super().__init__()
-        # first hidden layer
-        self.W1 = nn.Parameter(torch.randn(hidden_size1, input_size))
-        self.b1 = nn.Parameter(torch.randn(hidden_size1))
-        # second hidden layer
-        self.W2 = nn.Parameter(torch.randn(hidden_size2, hidden_size1))
-        self.b2 = nn.Parameter(torch.randn(hidden_size2))
-        # output layer
-        self.W3 = nn.Parameter(torch.randn(output_size, hidden_size2))
-        self.b3 = nn.Parameter(torch.randn(output_size))
+        widths = [input_size, hidden_size1, hidden_size2, output_size]
+        for k in (1, 2, 3):
+            setattr(self, f"W{k}", nn.Parameter(torch.randn(widths[k], widths[k - 1])))
+            setattr(self, f"b{k}", nn.Parameter(torch.randn(widths[k])))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.z1 = x @ self.W1.T + self.b1
-        self.a1 = F.relu(self.z1)
-
-        self.z2 = self.a1 @ self.W2.T + self.b2
-        self.a2 = F.relu(self.z2)
-
-        self.z3 = self.a2 @ self.W3.T + self.b3
+        # torch.addmm(b, A, M) computes b + A @ M: one pre-activation per layer
+        self.z1 = torch.addmm(self.b1, x, self.W1.T)
+        self.a1 = self.z1.clamp(min=0)  # ReLU
+        self.z2 = torch.addmm(self.b2, self.a1, self.W2.T)
+        self.a2 = self.z2.clamp(min=0)
+        self.z3 = torch.addmm(self.b3, self.a2, self.W3.T)
         return self.z3
 
 

@@ -21,8 +21,8 @@ def cross_entropy_loss(x, labels):
     """The average cross-entropy of a batch, computed stably and without loops.
 
     Args:
-        x: tensor of shape (N, C), the logits of N samples over C classes.
-        labels: tensor of shape (N,), integers in [0, C - 1], the true classes.
+        x: tensor of shape (N, K), the logits of N samples over K classes.
+        labels: tensor of shape (N,), integers in [0, K - 1], the true classes.
 
     Returns:
         avg_loss: 0-dim tensor, the batch average of the per-sample losses

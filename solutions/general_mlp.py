@@ -79,6 +79,8 @@ def make_activation(actv: str) -> nn.Module:
                          "'Tanh()')")
     try:
         call = ast.parse(f"f({arguments})", mode="eval").body
+        if not isinstance(call, ast.Call):  # e.g. 'LeakyReLU(0.1) + ReLU()'
+            raise ValueError("one activation only")
         starred = any(isinstance(a, ast.Starred) for a in call.args)
         if starred or any(k.arg is None for k in call.keywords):
             raise ValueError("* and ** arguments are not allowed")

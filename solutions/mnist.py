@@ -139,6 +139,55 @@ def test(model, test_loader, loss_fn, epoch=-1):
           f"average test accuracy = {acc * 100:.3f}%")
 
 
+def fit(model, train_loader, test_loader, loss_fn, optimizer, epochs=5):
+    """Train for `epochs` epochs, testing after each one (train() and test() print the results)."""
+    for epoch in range(epochs):
+        train(model, train_loader, loss_fn, optimizer, epoch=epoch)
+        test(model, test_loader, loss_fn, epoch=epoch)
+
+
+def predict(model, images):
+    """The predicted class of every image and its probability under the model.
+
+    Args:
+        model: the network; returns logits (N, 10).
+        images: a tensor of shape (N, 1, 28, 28), on the model's device.
+
+    Returns:
+        predictions: int64 tensor of shape (N,), the class with the largest logit.
+        confidences: float tensor of shape (N,), the softmax probability of that class.
+    """
+    # The logits (N, 10), in evaluation mode and without gradients
+    model.eval()
+    with torch.no_grad():
+        logits = model(images)
+    # probabilities (N, 10): the softmax over the classes, so that every row sums to 1
+    probabilities = F.softmax(logits, dim=1)
+    # The largest probability of each row and its index
+    confidences, predictions = probabilities.max(dim=1)
+    return predictions, confidences
+
+
+def confusion_matrix(predictions, targets, num_classes=10):
+    """Count the images of every true class (rows) predicted as every class (columns).
+
+    Args:
+        predictions: int64 tensor of shape (N,), values in 0..num_classes-1.
+        targets: int64 tensor of shape (N,), the true classes.
+        num_classes: the number of classes.
+
+    Returns:
+        int64 tensor of shape (num_classes, num_classes): entry [t, p] is the number of images
+        with target t and prediction p.
+    """
+    predictions, targets = predictions.cpu(), targets.cpu()
+    matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    pairs = targets * num_classes + predictions                     # (N,): one number per (t, p)
+    counts = torch.bincount(pairs, minlength=num_classes * num_classes)
+    matrix += counts.reshape(num_classes, num_classes)
+    return matrix
+
+
 def sync(device):
     """Wait until the GPU has finished its queued work (nothing to do on a CPU): GPU calls return
     before the work is done, so a timer must wait for it."""
@@ -193,55 +242,6 @@ def accuracy(model, inputs, targets, batch_size=10000):
         correct = sum((model(x).argmax(dim=1) == y).sum().item()
                       for x, y in zip(inputs.split(batch_size), targets.split(batch_size)))
     return correct / len(targets)
-
-
-def fit(model, train_loader, test_loader, loss_fn, optimizer, epochs=5):
-    """Train for `epochs` epochs, testing after each one (train() and test() print the results)."""
-    for epoch in range(epochs):
-        train(model, train_loader, loss_fn, optimizer, epoch=epoch)
-        test(model, test_loader, loss_fn, epoch=epoch)
-
-
-def predict(model, images):
-    """The predicted class of every image and its probability under the model.
-
-    Args:
-        model: the network; returns logits (N, 10).
-        images: a tensor of shape (N, 1, 28, 28), on the model's device.
-
-    Returns:
-        predictions: int64 tensor of shape (N,), the class with the largest logit.
-        confidences: float tensor of shape (N,), the softmax probability of that class.
-    """
-    # The logits (N, 10), in evaluation mode and without gradients
-    model.eval()
-    with torch.no_grad():
-        logits = model(images)
-    # probabilities (N, 10): the softmax over the classes, so that every row sums to 1
-    probabilities = F.softmax(logits, dim=1)
-    # The largest probability of each row and its index
-    confidences, predictions = probabilities.max(dim=1)
-    return predictions, confidences
-
-
-def confusion_matrix(predictions, targets, num_classes=10):
-    """Count the images of every true class (rows) predicted as every class (columns).
-
-    Args:
-        predictions: int64 tensor of shape (N,), values in 0..num_classes-1.
-        targets: int64 tensor of shape (N,), the true classes.
-        num_classes: the number of classes.
-
-    Returns:
-        int64 tensor of shape (num_classes, num_classes): entry [t, p] is the number of images
-        with target t and prediction p.
-    """
-    predictions, targets = predictions.cpu(), targets.cpu()
-    matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
-    pairs = targets * num_classes + predictions                     # (N,): one number per (t, p)
-    counts = torch.bincount(pairs, minlength=num_classes * num_classes)
-    matrix += counts.reshape(num_classes, num_classes)
-    return matrix
 
 
 def timed_training(model, optimizer, loss_fn, batches, test_x, test_y, epochs=1, eval_every=None,

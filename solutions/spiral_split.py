@@ -26,61 +26,67 @@ from matplotlib.colors import ListedColormap
 from torch.utils.data import DataLoader, TensorDataset
 
 
-ACTIVATION_TEXT = re.compile(r"^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.DOTALL)
+import ast
+import re
+from collections import OrderedDict
+
+# 'Name' or 'Name(arguments)', with optional spaces around
+_ACTIVATION_TEXT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 
 
-def make_activation(actv):
-    """Build an activation layer from text such as 'ReLU()', 'Tanh()' or 'LeakyReLU(0.1)'.
+def make_activation(actv: str) -> nn.Module:
+    """Build a torch.nn module from text: 'ReLU()', 'LeakyReLU(0.1)', 'ELU(alpha=0.5)'...
 
-    The name must be a layer class of torch.nn and the arguments Python literals (numbers,
-    booleans, strings), so the text is never executed as code.
+    Only a class of torch.nn with literal arguments is accepted: nothing in the text
+    is run. Raises ValueError, saying what is wrong, for anything else.
     """
-    match = ACTIVATION_TEXT.match(actv) if isinstance(actv, str) else None
+    match = _ACTIVATION_TEXT.match(actv) if isinstance(actv, str) else None
     if match is None:
-        raise ValueError(f"the activation should be text like 'ReLU()' or 'LeakyReLU(0.1)', got {actv!r}")
-    name, arg_text = match.groups()
-    layer_class = getattr(nn, name, None)
-    if not (isinstance(layer_class, type) and issubclass(layer_class, nn.Module)):
-        raise ValueError(f"unknown activation {name!r}: use a layer of torch.nn, "
-                         "e.g. 'ReLU()', 'Tanh()', 'Sigmoid()' or 'LeakyReLU(0.1)'")
+        raise ValueError(f"activation {actv!r} should look like 'Name(arguments)', "
+                         "e.g. 'ReLU()' or 'LeakyReLU(0.1)'")
+    name, arguments = match.group(1), match.group(2) or ""
+    module_class = getattr(nn, name, None)
+    if not (isinstance(module_class, type) and issubclass(module_class, nn.Module)):
+        raise ValueError(f"unknown activation {name!r}: torch.nn has no module of that "
+                         "name (names are case-sensitive, e.g. 'ReLU()', 'LeakyReLU(0.1)', "
+                         "'Tanh()')")
     try:
-        call = ast.parse(f"layer({arg_text})", mode="eval").body
-        if not isinstance(call, ast.Call):
-            raise ValueError(arg_text)
-        args = [ast.literal_eval(node) for node in call.args]
-        kwargs = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
-    except (SyntaxError, ValueError):
-        raise ValueError(f"the arguments in {actv!r} should be plain numbers, booleans or "
-                         "strings, e.g. 'LeakyReLU(0.1)' or 'ELU(alpha=0.5)'") from None
-    return layer_class(*args, **kwargs)
+        call = ast.parse(f"f({arguments})", mode="eval").body
+        if not isinstance(call, ast.Call):  # e.g. 'LeakyReLU(0.1) + ReLU()'
+            raise ValueError("one activation only")
+        starred = any(isinstance(a, ast.Starred) for a in call.args)
+        if starred or any(k.arg is None for k in call.keywords):
+            raise ValueError("* and ** arguments are not allowed")
+        args = [ast.literal_eval(a) for a in call.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    except (SyntaxError, ValueError) as err:
+        raise ValueError(f"the arguments of activation {actv!r} should be plain numbers, "
+                         f"strings or booleans ({err})") from None
+    return module_class(*args, **kwargs)
 
 
 class Net(nn.Module):
-    """A multi-layer perceptron: (Linear, activation) per hidden layer, then a Linear output."""
+    """A multi-layer perceptron: (Linear, activation) per hidden layer, then a Linear output.
+
+    It computes what chapter 2's Net computes, with the same layer names and the same random
+    initialisation, but is written differently (the layers are listed first, then wrapped).
+    """
 
     def __init__(self, actv, input_feature_num, hidden_unit_nums, output_feature_num):
-        """
-        Args:
-            actv: text naming the activation of every hidden layer, e.g. 'ReLU()'.
-            input_feature_num: int, the number of input features (after flattening).
-            hidden_unit_nums: list of int, the width of each hidden layer (may be empty).
-            output_feature_num: int, the number of outputs (classes for a classifier).
-        """
         super().__init__()
         self.input_feature_num = input_feature_num  # kept to flatten inputs in forward
-        self.mlp = nn.Sequential()
-        in_num = input_feature_num
-        for i, out_num in enumerate(hidden_unit_nums):
-            self.mlp.add_module(f"Linear_{i}", nn.Linear(in_num, out_num))
-            self.mlp.add_module(f"Activation_{i}", make_activation(actv))
-            in_num = out_num
-        self.mlp.add_module("Output_Linear", nn.Linear(in_num, output_feature_num))
+        widths = [input_feature_num, *hidden_unit_nums]
+        named_layers = []
+        for i, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
+            named_layers.append((f"Linear_{i}", nn.Linear(n_in, n_out)))
+            named_layers.append((f"Activation_{i}", make_activation(actv)))
+        named_layers.append(("Output_Linear", nn.Linear(widths[-1], output_feature_num)))
+        self.mlp = nn.Sequential(OrderedDict(named_layers))
 
     def forward(self, x):
         """x of shape (batch, ...) -> logits of shape (batch, output_feature_num)."""
-        # images and other shapes become rows of input_feature_num values
-        x = x.reshape(-1, self.input_feature_num)
-        return self.mlp(x)
+        rows = torch.reshape(x, (-1, self.input_feature_num))  # images become rows of features
+        return self.mlp(rows)
 
 
 def create_spiral_dataset(K, sigma, N):
@@ -137,38 +143,6 @@ def shuffle_and_split_data(X, y, seed):
     y_train = y[test_size:]
 
     return X_test, y_test, X_train, y_train
-
-
-class InMemoryLoader:
-    """Mini-batches of tensors already in memory, cut out by index: a fast stand-in for
-    DataLoader(TensorDataset(X, y), batch_size, shuffle) when the data fit in memory.
-
-    Iterating gives (inputs, labels) batches: inputs (B, ...), labels (B,), with B = batch_size
-    except maybe for the last batch; len() is the number of batches per epoch.
-    """
-
-    def __init__(self, X, y, batch_size=128, shuffle=False, generator=None):
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-        self.X, self.y = X, y
-        self.dataset = TensorDataset(X, y)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator  # a torch.Generator makes the order repeatable
-
-    def __len__(self):
-        return math.ceil(len(self.X) / self.batch_size)
-
-    def __iter__(self):
-        n = len(self.X)
-        if self.shuffle:  # one permutation per epoch, then one indexing per batch
-            order = torch.randperm(n, generator=self.generator).to(self.X.device)
-            for start in range(0, n, self.batch_size):
-                batch = order[start:start + self.batch_size]
-                yield self.X[batch], self.y[batch]
-        else:  # in order: slices are views, nothing is copied
-            for start in range(0, n, self.batch_size):
-                yield self.X[start:start + self.batch_size], self.y[start:start + self.batch_size]
 
 
 def train_test_classification(net, criterion, optimizer, train_loader, test_loader,
@@ -243,3 +217,35 @@ def train_test_classification(net, criterion, optimizer, train_loader, test_load
         ax.legend()
         plt.show()
     return train_acc, test_acc
+
+
+class InMemoryLoader:
+    """Mini-batches of tensors already in memory, cut out by index: a fast stand-in for
+    DataLoader(TensorDataset(X, y), batch_size, shuffle) when the data fit in memory.
+
+    Iterating gives (inputs, labels) batches: inputs (B, ...), labels (B,), with B = batch_size
+    except maybe for the last batch; len() is the number of batches per epoch.
+    """
+
+    def __init__(self, X, y, batch_size=128, shuffle=False, generator=None):
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+        self.X, self.y = X, y
+        self.dataset = TensorDataset(X, y)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator  # a torch.Generator makes the order repeatable
+
+    def __len__(self):
+        return math.ceil(len(self.X) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.X)
+        if self.shuffle:  # one permutation per epoch, then one indexing per batch
+            order = torch.randperm(n, generator=self.generator).to(self.X.device)
+            for start in range(0, n, self.batch_size):
+                batch = order[start:start + self.batch_size]
+                yield self.X[batch], self.y[batch]
+        else:  # in order: slices are views, nothing is copied
+            for start in range(0, n, self.batch_size):
+                yield self.X[start:start + self.batch_size], self.y[start:start + self.batch_size]

@@ -102,6 +102,38 @@ def test_think_answers_become_dropdowns_only_in_full(tmp_path):
     assert "**Think!** Why?" in plain and "secret reason" not in plain and "dropdown" not in plain
 
 
+def test_book_only_cells_show_and_student_only_cells_do_not(tmp_path):
+    master = tmp_path / "09_audience.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"),
+                nbformat.v4.new_markdown_cell("<!-- #| book-only -->\nIn the book, a still image."),
+                nbformat.v4.new_markdown_cell("<!-- #| student-only -->\nRun the next cell."),
+                nbformat.v4.new_code_cell("# @title Settings\n#| setup figures\nx = 1")]
+    nbformat.write(nb, str(master))
+    sources = [c.source for c in pages.page_for(master, "full").cells]
+    assert "In the book, a still image." in sources
+    assert not any("Run the next cell." in s for s in sources)
+    assert "# @title Settings\nx = 1" in sources  # the form's title stays, the directive goes
+
+
+def test_credits_page_is_in_the_book_and_names_the_sources():
+    toc = (paths.ROOT / "_toc.yml").read_text()
+    assert "book/credits" in toc
+    credits = (paths.BOOK / "credits.md").read_text()
+    for source in ("Neuromatch", "CC BY 4.0", "BSD 3-Clause", "pytorch-workshop", "micrograd",
+                   "MNIST multi-layer perceptron activity", "Hands on learning"):
+        assert source in credits, source
+    assert "CC BY 4.0" in (paths.ROOT / "LICENSE").read_text()
+
+
+def test_every_chapter_names_its_sources_and_no_unnamed_tutorial():
+    for master in paths.all_masters():
+        text = "\n".join(c.source for c in nbformat.read(str(master), as_version=4).cells)
+        title = nbformat.read(str(master), as_version=4).cells[0].source
+        assert "**Source" in title and "CC BY 4.0" in title, master.name
+        assert "original tutorial" not in text and "The tutorial" not in text, master.name
+
+
 # --- execution --------------------------------------------------------------------------------
 
 def test_second_execution_comes_from_the_cache(master, full_html):
