@@ -311,8 +311,12 @@ class ForkedKernel:
                 self.returncode = os.WEXITSTATUS(self.wait_status)
 
     def poll(self) -> int | None:
+        """None while the kernel runs; a kernel the zygote's watch stopped is dead from then on
+        (its namespace may take a while to unwind: nbclient need not wait for that)."""
         self._pump(0)
-        return self.returncode if self._fd is None else None
+        if self._fd is None:
+            return self.returncode
+        return -signal.SIGKILL if self.limit else None
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
