@@ -63,7 +63,9 @@ CASES = {
 }
 # archive members -> (student id, status, reason phrase, total)
 LMS_CASES = {
-    "escape": ("666", "graded", "was read as", FULL),          # ../../ in the member name
+    # ../../escape/evil_666_... : the top-level name inside the LMS archive is the folder
+    # "escape", so that is the student id (ids come only from top-level names), never 666
+    "escape": ("escape", "graded", "was read as", FULL),
     "twice": ("111", "graded", "graded the latest", FULL),     # two submissions, latest is right
     "umlaut": ("4242", "graded", None, FULL),                  # non-UTF-8 (cp437/latin) name
     "link": ("777", "failed", "symbolic link", None),          # a symlink member
