@@ -464,16 +464,20 @@ def bind(source: str, target: str, writable: bool = False) -> None:
                     raise
 
 
-def readonly_targets(paths: list[str]) -> list[str]:
+def readonly_targets(paths: list[str], private: list[str] = ()) -> list[str]:
     """Where to show each read-only path: as given, and where its links lead (shortest first).
 
     A virtual environment reached through a link (``~/envs/course -> /data/venvs/course``) is
-    used under both names: ``sys.prefix`` keeps the link, resolved module paths do not.
+    used under both names: ``sys.prefix`` keeps the link, resolved module paths do not. A path
+    that would cover a private folder (``/``, ``/tmp`` itself: a script run from /tmp puts it on
+    ``sys.path``) is never shown: it would hide that folder and show every other submission's.
     """
     targets = set()
     for path in paths:
         if os.path.exists(path):
             targets.update({os.path.abspath(path), os.path.realpath(path)})
+    covers = lambda path, folder: folder == path or folder.startswith(path.rstrip("/") + "/")  # noqa: E731
+    targets = {path for path in targets if not any(covers(path, folder) for folder in private)}
     outermost = []
     for path in sorted(targets, key=len):   # a path inside another is shown by that one's bind
         if not any(path.startswith(parent.rstrip("/") + "/") for parent in outermost):
@@ -538,7 +542,8 @@ def build_root(spec: dict) -> None:
     tmpfs(new(spec["ipc_dir"]), 1, "0700")
     # The interpreter, the environment and the data go on top of the private tmpfs folders, so
     # an environment kept under /tmp (or anywhere) is still there inside the sandbox.
-    for path in readonly_targets(spec["readonly"]):
+    private = ["/tmp", "/dev", "/proc", spec["home"], spec["ipc_dir"], spec["client_dir"]]
+    for path in readonly_targets(spec["readonly"], private):
         bind(os.path.realpath(path), new(path))
     os.makedirs(new("/proc"), exist_ok=True)
     _mount("proc", new("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
