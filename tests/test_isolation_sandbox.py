@@ -235,5 +235,5 @@ def test_without_the_sandbox_the_hidden_tests_still_cannot_be_skipped(tmp_path):
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell(ATTACKS["monkeypatch_check"]))
     files = {"patched": write(nb, tmp_path / "patched.ipynb")}
     (result,) = grade("relu_approximation", files, tmp_path / "out", workers=0, sandbox=False)
-    assert result.scores["approximate_function_values"] == 0.0
+    assert result.scores.get("approximate_function_values") == 0.0, (result.status, result.notes)
     assert any("did not pass" in note for note in result.notes)
