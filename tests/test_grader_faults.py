@@ -65,3 +65,16 @@ def test_the_submissions_own_fault_is_its_result_and_is_kept(tmp_path):
     first = grade("relu_approximation", {"cy": bad}, out, workers=0)[0]
     assert first.status == "failed" and "not valid JSON" in first.reason
     assert not (out / "grader-errors").exists()
+
+
+def test_one_process_grades_chapter_after_chapter_inline(submissions, tmp_path):
+    """A new chapter needs a new kernel fork server; retiring the old one must keep this
+    process's scratch folder, which already holds the next chapter's submission (the old server
+    used to remove it: nbgrader then found no notebook, a 'grader error' for every student)."""
+    spiral = write(student_notebook("04_spiral_split.ipynb"), tmp_path / "cy.ipynb")
+    for chapter, files in (("relu_approximation", {"ada": submissions["ada"]}),
+                           ("spiral_split", {"cy": spiral}),
+                           ("relu_approximation", {"ada": submissions["ada"]})):
+        results = grade(chapter, files, tmp_path / chapter, workers=0)
+        assert [(r.status, r.notes) for r in results if r.status == "grader error"] == []
+    assert {r.student: r.total for r in results} == {"ada": 3.0}

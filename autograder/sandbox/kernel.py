@@ -198,9 +198,14 @@ class Zygote:
             raise KernelStartError(f"the kernel fork server refused: {reply}")
         return int(reply["pid"])
 
-    def close(self) -> None:
-        """End of file on the control socket: the server kills its kernels and exits."""
+    def close(self, retire: bool = False) -> None:
+        """End of file on the control socket: the server kills its kernels and exits, removing
+        this worker's scratch folder; ``retire=True`` (another server takes over in this worker)
+        keeps the folder, which already holds the next submission."""
         with contextlib.suppress(OSError):
+            if retire:
+                with self.lock:
+                    zygote_module.send(self.control, {"op": "retire"})
             self.control.close()
         try:
             self.process.wait(timeout=10)
@@ -219,7 +224,7 @@ def zygote_for(preload: list[str]) -> Zygote:
         found = _ZYGOTES.get(key)
         if found is None or not found.alive():
             for other in list(_ZYGOTES.values()):   # one fork server per process is enough
-                other.close()
+                other.close(retire=True)
             _ZYGOTES.clear()
             found = _ZYGOTES[key] = Zygote(preload)
         return found

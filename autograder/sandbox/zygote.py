@@ -139,7 +139,10 @@ def preload(modules: list[str]) -> dict:
     return failed
 
 
-def serve(control: socket.socket) -> None:
+def serve(control: socket.socket) -> bool:
+    """Answer spawn requests until the worker goes (end of file: True, the worker's scratch folder
+    goes too) or retires this server for another one in the same worker (False: the scratch
+    folder stays, the next server's submissions are in it)."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # kernels are reaped by the kernel, not here
     while True:
         try:
@@ -147,7 +150,11 @@ def serve(control: socket.socket) -> None:
         except (OSError, ValueError):
             message, fds = None, []
         if message is None:
-            return
+            return True
+        if message.get("op") == "retire":
+            for fd in fds:
+                os.close(fd)
+            return False
         if message.get("op") == "spawn" and len(fds) == 2:
             pid = os.fork()
             if pid == 0:
@@ -173,11 +180,13 @@ def main() -> None:
     gc.collect()
     gc.freeze()   # keep the preloaded objects' pages shared between forked kernels
     send(control, {"ready": True, "pid": os.getpid(), "failed": failed})
+    worker_gone = True
     try:
-        serve(control)
+        worker_gone = serve(control)
     finally:
         kill_children()
-        remove_scratch(os.environ.get("MLP_SCRATCH_ROOT", ""))
+        if worker_gone:
+            remove_scratch(os.environ.get("MLP_SCRATCH_ROOT", ""))
 
 
 def children_of(parent: int) -> list[int]:
