@@ -1,4 +1,5 @@
-"""Students' code in a sandbox, hidden checks outside it (docs/grading.md, "Isolation").
+"""Students' code in a sandbox, hidden checks outside it (docs/grading.md, "Isolation"; the
+design, its threat model and the upstream APIs it depends on: docs/sandbox.md).
 
 ``zygote.py``        fork server per grading worker: preloaded libraries, namespaces, new root
 ``kernel.py``        the zygote's client, a Popen-like kernel handle, nbclient/nbgrader glue

@@ -464,6 +464,9 @@ def current_job() -> KernelJob:
 
 
 # --- jupyter_client and nbgrader ---------------------------------------------------------------------
+# These classes override private or undocumented methods of jupyter_client and nbclient and hand
+# jupyter_client a Popen look-alike: docs/sandbox.md ("Upstream APIs the sandbox depends on")
+# lists each one, and tests/test_sandbox_contract.py fails when an upgrade changes one of them.
 
 class SandboxKernelManager(AsyncKernelManager):
     """Starts the kernel through the zygote, over IPC sockets inside its sandbox."""
