@@ -3,8 +3,6 @@ environment that holds only what Colab preinstalls, with no file of the reposito
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import hashlib
@@ -16,6 +14,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
 from course import paths
+from tests.colab_env import make_venv
 from tests.helpers import student_notebook, with_answers
 
 pytestmark = pytest.mark.slow
@@ -44,15 +43,15 @@ def pinned(names):
 
 @pytest.fixture(scope="session")
 def colab_python():
-    """A venv with only Colab's packages, cached per package set (it is several GB)."""
+    """A venv with only Colab's packages (their files linked from this environment: see
+    tests/colab_env.py), cached per package set."""
     requirements = pinned(COLAB_PACKAGES)
     key = hashlib.sha256(" ".join(requirements).encode()).hexdigest()[:16]
     cache = Path(os.environ.get("MLP_COURSE_CACHE", Path.home() / ".cache" / "mlp-course"))
     venv = cache / f"colab-venv-{key}"
     python = venv / "bin" / "python"
     if not (venv / ".installed").exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *requirements], check=True)
+        make_venv(venv, requirements)
         (venv / ".installed").write_text("\n".join(requirements))
     return python
 
