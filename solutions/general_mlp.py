@@ -96,7 +96,9 @@ class Net(nn.Module):
     """A multi-layer perceptron of any depth and width.
 
     Args:
-        actv: activation after every hidden layer, as text, e.g. 'LeakyReLU(0.1)'.
+        actv: activation after every hidden layer, as text: 'ReLU()', 'Tanh()',
+            'LeakyReLU(0.1)' (a name of torch.nn, then its arguments); a name
+            that torch.nn does not have raises an error.
         input_feature_num: number of input features (inputs are flattened to this many).
         hidden_unit_nums: list with the number of units of each hidden layer.
         output_feature_num: number of outputs.

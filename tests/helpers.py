@@ -42,3 +42,183 @@ def run_answer(code: str, namespace: dict | None = None) -> dict:
     namespace = {"torch": torch, "np": np, **(namespace or {})}
     exec(compile(code, "<answer>", "exec"), namespace)
     return namespace
+
+
+# --- The grading-test harness: one variant(), one source of base answers, one way to run checks,
+# one way to grade a batch and to say what each submission should score. ----------------------
+
+def variant(source: str, *replacements: tuple[str, str]) -> str:
+    """``source`` with each ``old`` replaced by ``new``; every ``old`` must occur (a catalog entry
+    never silently stops differing from its base when the base changes)."""
+    for old, new in replacements:
+        assert old in source, f"{old!r} is not in the base answer"
+        source = source.replace(old, new)
+    return source
+
+
+def solution_source(slug: str, *names: str, after: str = "") -> str:
+    """The source of the top-level definitions ``names`` of the generated solution module
+    ``solutions/<slug>.py``, in file order, as an answer cell would hold them (plus ``after``):
+    catalogs build on today's reference answer, never on a pasted copy of yesterday's."""
+    import ast
+    text = (paths.ROOT / "solutions" / f"{slug}.py").read_text()
+    tree = ast.parse(text)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names:
+            found[node.name] = ast.get_source_segment(text, node, padded=True)
+    missing = [n for n in names if n not in found]
+    assert not missing, f"solutions/{slug}.py defines no {missing}"
+    return "\n" + "\n\n\n".join(found[n] for n in names) + "\n" + (f"\n\n{after.strip()}\n" if after else "")
+
+
+def check_points(chapter_file: str) -> dict[str, float]:
+    """check id -> points of every autograded check cell of a chapter, read from its master."""
+    nb = nbformat.read(str(paths.BOOK / chapter_file), as_version=4)
+    points = {}
+    for cell in nb.cells:
+        role, ident, options = parse_directive(cell)
+        if role == "check":
+            points[ident] = float(options.get("points", 0) or 0)
+    return points
+
+
+def runners() -> dict:
+    """The two ways a hidden check runs: in-process (the check holds the student's objects) and
+    as under the grader (in the oracle, on proxies of objects that stay on the student's side)."""
+    from autograder.hidden import check
+    from autograder.sandbox import loopback
+    return {"in_process": check, "grader": loopback.check}
+
+
+RUNNER_NAMES = ("grader", "in_process")
+
+
+def check_failures(slug: str, check_ids, objects, runner: str = "in_process",
+                   source: str | None = None) -> dict[str, str]:
+    """check id -> the message a student would read, for every check in ``check_ids`` that the
+    objects fail (``source``: the student's code cells, which the grader reads from the notebook)."""
+    from autograder.checks.compare import CheckFailed
+    run = runners()[runner]
+    found = {}
+    for check_id in check_ids:
+        try:
+            if runner == "grader" and source is not None:
+                run(slug, check_id, *objects, source=source)
+            else:
+                run(slug, check_id, *objects)
+        except CheckFailed as failure:
+            found[check_id] = str(failure)
+    return found
+
+
+def mistake_report(messages: dict[str, str], mistakes: dict[str, str], name: str) -> list[str]:
+    """What is wrong with the feedback of wrong answer ``name``: it must name its own mistake
+    (``mistakes[name]``, a regular expression) and none of the other mistakes of the exercise."""
+    import re
+    text = "\n".join(messages.values())
+    problems = []
+    if not messages:
+        problems.append(f"{name} passed every hidden check")
+    elif not re.search(mistakes[name], text, re.I | re.S):
+        problems.append(f"{name}: the feedback does not name the mistake /{mistakes[name]}/: {text}")
+    for other, pattern in mistakes.items():
+        if pattern != mistakes[name] and re.search(pattern, text, re.I | re.S):
+            problems.append(f"{name}: the feedback names another mistake ({other}, /{pattern}/): {text}")
+    return problems
+
+
+class Batch:
+    """A graded batch: ``cases`` (name -> (notebook, expected points per check id)), ``results``
+    (name -> the grader's result), and the submitted files' hashes ``before`` and ``after``."""
+
+    def __init__(self, cases, results, before, after):
+        self.cases, self.results, self.before, self.after = cases, results, before, after
+
+
+def graded_fixture(slug: str, submissions, env: dict | None = None, needs=()):
+    """A module-scoped fixture that writes ``submissions()`` (name -> (notebook, expected)) to
+    files, grades them all in ONE call of the instructors' command (autograder.grade.grade: real
+    nbgrader, sandbox, oracle), and returns a Batch. ``env`` is set while grading; ``needs`` names
+    fixtures to request first (e.g. mnist_root)."""
+    import hashlib
+    import warnings
+
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def graded(tmp_path_factory, request):
+        from autograder.grade import grade
+        for fixture in needs:
+            request.getfixturevalue(fixture)
+        folder = tmp_path_factory.mktemp("submitted")
+        cases = submissions()
+        files = {}
+        for name, (nb, _) in cases.items():
+            files[name] = folder / f"{name}.ipynb"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # some cases are invalid notebooks on purpose
+                nbformat.write(nb, str(files[name]), version=4)
+        digest = lambda: {n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()}  # noqa: E731
+        before = digest()
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in (env or {}).items():
+                patch.setenv(key, str(value() if callable(value) else value))
+            results = grade(slug, files, tmp_path_factory.mktemp("grades"))
+        return Batch(cases, {r.student: r for r in results}, before, digest())
+
+    return graded
+
+
+def assert_points(result, expected: dict, name: str = "") -> None:
+    """The one way a grading test states what a submission earns: the exact points of each
+    check cell it names (full marks, 0, or what the in-process checks give)."""
+    got = {check_id: result.scores.get(check_id) for check_id in expected}
+    assert got == expected, (name, got, expected, result.notes)
+
+
+def expected_points(catalog, answers: dict[str, str], points: dict[str, float]) -> dict[str, float]:
+    """What the grader must give an answer per check cell: its points where the in-process hidden
+    check passes the answer, else 0 (tests/test_checks_catalogs.py proves the in-process checks
+    right on every catalog entry, and tests/test_grading_<slug>.py that the grader agrees)."""
+    expected = {}
+    for exercise, code in answers.items():
+        failed = check_failures(catalog.SLUG, catalog.CHECKS[exercise], catalog.objects(exercise, code))
+        expected.update({c: (0.0 if c in failed else points[c]) for c in catalog.CHECKS[exercise]})
+    return expected
+
+
+def by_exercise(catalog, table: str) -> dict[str, dict]:
+    """``catalog.<table>`` (CORRECT, WRONG, MISTAKES) as {exercise: {name: ...}}: a chapter with
+    one exercise may keep flat dictionaries (its ``EXERCISE`` names it)."""
+    value = getattr(catalog, table)
+    if hasattr(catalog, "EXERCISE") and catalog.EXERCISE not in value:
+        return {catalog.EXERCISE: value}
+    return value
+
+
+def visible_failures(chapter_file: str, check_ids, namespace: dict) -> dict[str, str]:
+    """check id -> the error a student sees from the visible asserts of that check cell (the
+    master's cell without its hidden block), run in ``namespace`` (an answer cell's names)."""
+    nb = nbformat.read(str(paths.BOOK / chapter_file), as_version=4)
+    found = {}
+    for cell in nb.cells:
+        role, ident, _ = parse_directive(cell)
+        if role != "check" or ident not in check_ids:
+            continue
+        code = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+        try:
+            exec(compile(code, f"<visible {ident}>", "exec"), dict(namespace))
+        except Exception as err:  # noqa: BLE001 (what the student would see)
+            found[ident] = f"{type(err).__name__}: {err}"
+    return found
+
+
+def feedback_errors(result) -> list[str]:
+    """The error lines of a graded submission's feedback page ('AssertionError: ...',
+    'CheckFailed: ...'): what the student reads, without the code of the cells."""
+    import html
+    import re
+    text = html.unescape(re.sub(r"<[^>]+>", "", result.feedback.read_text()))
+    return [line.strip() for line in text.splitlines()
+            if re.match(r"\s*[A-Za-z_]\w*(Error|Failed|Exception|Interrupt): ", line)]

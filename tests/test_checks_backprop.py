@@ -13,7 +13,7 @@ from tests.helpers import find_cell, run_answer, student_notebook
 
 CHAPTER = "05_backprop.ipynb"
 CHECKS = {"backward": ["backward_update"], "value": ["value_local_gradients", "value_backward"]}
-OBJECT = {"backward": "backward", "value": "Value"}
+OBJECT = {"backward": "MLP", "value": "Value"}  # what the hidden blocks pass
 
 # What the message of each wrong answer must say (a regular expression, searched case-insensitively).
 EXPECTED_MESSAGE = {
@@ -120,3 +120,21 @@ def test_checks_leave_the_students_random_state_alone():
                       ("value_local_gradients", reference.Value)]:
         check("backprop", name, obj)
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("runner", ["in_process", "grader"])
+def test_backward_is_graded_wherever_the_answer_cell_put_it(runner):
+    """A method of a redefined MLP, or a function attached with MLP.backward = backward: both
+    full marks, in-process and through the oracle (the hidden block passes MLP)."""
+    from tests.helpers import check_failures
+    for name in ("method_in_redefined_class", "z_mask_operators"):
+        cls = student_object("backward", CORRECT["backward"][name])
+        assert check_failures("backprop", ["backward_update"], [cls], runner) == {}, name
+    wrong = student_object("backward", WRONG["backward"]["forgot_bias_gradients"])
+    assert "b3 was not updated" in check_failures("backprop", ["backward_update"], [wrong], runner)["backward_update"]
+
+
+def test_a_class_without_backward_is_told_so():
+    cls = student_object("backward", "class MLP(nn.Module):\n    pass\n")
+    with pytest.raises(CheckFailed, match="MLP has no method backward"):
+        check("backprop", "backward_update", cls)

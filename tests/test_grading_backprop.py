@@ -2,16 +2,14 @@
 untouched student notebook, and the catalog zipped across the two exercises (submission i holds
 variant i of both), with the expected score of every check cell."""
 import itertools
-import warnings
 
 import nbformat
 import pytest
 
 from autograder.checks.compare import CheckFailed
-from autograder.grade import grade
 from course import paths
 from tests.catalog.backprop import CORRECT, WRONG
-from tests.helpers import student_notebook, with_answers
+from tests.helpers import feedback_errors, graded_fixture, student_notebook, with_answers
 from tests.test_checks_backprop import CHECKS, student_object
 
 CHAPTER = "05_backprop.ipynb"
@@ -63,18 +61,7 @@ def submissions():
     return cases
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("submitted")
-    cases = submissions()
-    files = {}
-    for name, (nb, _) in cases.items():
-        files[name] = folder / f"{name}.ipynb"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nbformat.write(nb, str(files[name]), version=4)
-    results = grade("backprop", files, tmp_path_factory.mktemp("grades"))
-    return cases, {r.student: r for r in results}
+graded = graded_fixture("backprop", submissions)
 
 
 def test_the_batch_is_small_and_covers_the_issue_list():
@@ -88,15 +75,17 @@ def test_the_batch_is_small_and_covers_the_issue_list():
 
 @pytest.mark.parametrize("name", sorted(submissions()))
 def test_each_check_cell_gets_its_expected_score(graded, name):
-    cases, results = graded
+    cases, results = graded.cases, graded.results
     expected, result = cases[name][1], results[name]
     assert result.status == "graded", result.notes
     assert result.max_total == FULL
     assert result.scores == expected, (result.scores, result.notes)
+    if name.startswith("correct__"):
+        assert expected == POINTS, name
 
 
 def test_wrong_answers_lose_points_on_every_exercise(graded):
-    cases, results = graded
+    cases, results = graded.cases, graded.results
     for name in cases:
         if name.startswith("wrong__"):
             scores = results[name].scores
@@ -105,7 +94,7 @@ def test_wrong_answers_lose_points_on_every_exercise(graded):
 
 
 def test_feedback_names_the_mistake_and_hides_the_tests(graded):
-    _, results = graded
+    results = graded.results
     name = next(n for n in results if n.startswith("wrong__forgot_bias_gradients"))
     html = results[name].feedback.read_text()
     assert "backward did not change b1" in html       # the visible self-check fails first
@@ -115,3 +104,12 @@ def test_feedback_names_the_mistake_and_hides_the_tests(graded):
     assert "most recent call last" not in html and "hidden.py" not in html
     for secret in ("BEGIN HIDDEN TESTS", "autograder.hidden", "check_backward_update"):
         assert secret not in html, secret
+
+
+def test_a_redefined_class_with_backward_inside_is_graded_and_told_one_story(graded):
+    """Before: 0/3, the visible test printing 'backward matches autograd on every parameter.'
+    and then 'NameError: name 'backward' is not defined' from the hidden block."""
+    name = next(n for n in graded.results if "method_in_redefined_class" in n)
+    result = graded.results[name]
+    assert result.scores["backward_update"] == POINTS["backward_update"], (result.scores, result.notes)
+    assert not any("NameError" in line for line in feedback_errors(result)), feedback_errors(result)

@@ -1,19 +1,21 @@
 """Real nbgrader grading of the ReLU chapter: the catalog, the untouched and solved notebooks,
 and the known nbgrader traps, all in one batch through the instructors' grading command."""
 import copy
-import hashlib
-import warnings
+import re
 
 import nbformat
 import pytest
 
-from autograder.grade import grade
 from course import paths
-from tests.catalog.relu_approximation import CORRECT, WRONG
-from tests.helpers import find_cell, student_notebook, with_answers, write
+from tests.catalog import relu_approximation as catalog
+from tests.catalog.relu_approximation import CHAPTER, CORRECT, EXERCISE, SLUG, WRONG
+from tests.helpers import (assert_points, check_points, expected_points, feedback_errors, find_cell,
+                           graded_fixture,
+                           student_notebook, with_answers)
 
-CHAPTER = "01_relu_approximation.ipynb"
-FULL = 3.0
+POINTS = check_points(CHAPTER)
+FULL = sum(POINTS.values())
+ZERO = dict.fromkeys(POINTS, 0.0)
 pytestmark = pytest.mark.slow
 
 
@@ -63,77 +65,72 @@ WARNS = CORRECT["loop"].replace(
 
 
 def submissions():
-    """name -> (notebook, expected total or a predicate)."""
+    """name -> (notebook, expected points per check cell: exact, or "lost" for the traps that
+    must not keep full marks whatever the cell they lose)."""
     student = student_notebook(CHAPTER)
-    correct = with_answers(student, {"approximate_function": CORRECT["loop"]})
-    wrong = with_answers(student, {"approximate_function": WRONG["weights_not_differenced"]})
+    correct = with_answers(student, {EXERCISE: CORRECT["loop"]})
+    wrong = with_answers(student, {EXERCISE: WRONG["weights_not_differenced"]})
     cases = {
-        "solved_master": (nbformat.read(str(paths.BOOK / CHAPTER), as_version=4), FULL),
-        "untouched": (student, 0.0),
+        "solved_master": (nbformat.read(str(paths.BOOK / CHAPTER), as_version=4), POINTS),
+        "untouched": (student, ZERO),
         "skip_tags_on_wrong": (tag_test_cells(copy.deepcopy(wrong), "skip-execution"), "lost"),
         "raises_tag_on_wrong": (tag_test_cells(copy.deepcopy(wrong), "raises-exception"), "lost"),
-        "stderr_warning": (with_answers(student, {"approximate_function": WARNS}), FULL),
-        "tests_deleted_correct": (drop_test_cells(copy.deepcopy(correct)), FULL),
+        "stderr_warning": (with_answers(student, {EXERCISE: WARNS}), POINTS),
+        "tests_deleted_correct": (drop_test_cells(copy.deepcopy(correct)), POINTS),
         "tests_deleted_wrong": (drop_test_cells(copy.deepcopy(wrong)), "lost"),
-        "metadata_stripped": (strip_metadata(copy.deepcopy(correct)), FULL),
-        "duplicated_cell": (duplicate_answer_cell(copy.deepcopy(correct)), FULL),
-        "tests_reordered": (move_tests_before_answer(copy.deepcopy(correct)), FULL),
-        "nbformat_4_0": (as_nbformat_40(correct), FULL),
+        "metadata_stripped": (strip_metadata(copy.deepcopy(correct)), POINTS),
+        "duplicated_cell": (duplicate_answer_cell(copy.deepcopy(correct)), POINTS),
+        "tests_reordered": (move_tests_before_answer(copy.deepcopy(correct)), POINTS),
+        "nbformat_4_0": (as_nbformat_40(correct), POINTS),
     }
     for name, code in CORRECT.items():
-        cases[f"correct_{name}"] = (with_answers(student, {"approximate_function": code}), FULL)
+        cases[f"correct_{name}"] = (with_answers(student, {EXERCISE: code}), POINTS)
     for name, code in WRONG.items():
-        cases[f"wrong_{name}"] = (with_answers(student, {"approximate_function": code}), "lost")
+        cases[f"wrong_{name}"] = (with_answers(student, {EXERCISE: code}), (EXERCISE, code))
     return cases
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("submitted")
-    cases = submissions()
-    files = {}
-    for name, (nb, _) in cases.items():
-        files[name] = folder / f"{name}.ipynb"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the 4.0 case is invalid 4.5 on purpose
-            nbformat.write(nb, str(files[name]), version=4)
-    before = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in files.items()}
-    results = grade("relu_approximation", files, tmp_path_factory.mktemp("grades"))
-    after = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in files.items()}
-    return cases, {r.student: r for r in results}, before, after
+def expectation(expected):
+    """The points a case must get: a wrong answer gets what the in-process checks give it."""
+    if isinstance(expected, tuple):
+        return expected_points(catalog, dict([expected]), POINTS)
+    return expected
+
+
+graded = graded_fixture(SLUG, submissions)
 
 
 @pytest.mark.parametrize("name", sorted(submissions()))
 def test_each_submission_gets_its_expected_grade(graded, name):
-    cases, results, _, _ = graded
-    expected, result = cases[name][1], results[name]
+    expected, result = graded.cases[name][1], graded.results[name]
     assert result.status == "graded", result.notes
     assert result.max_total == FULL
     if expected == "lost":
         assert result.total < FULL, f"{name} kept full marks"
     else:
-        assert result.total == expected, (result.scores, result.notes)
+        assert_points(result, expectation(expected), name)
+    if name.startswith("wrong_"):
+        assert result.total < FULL, f"{name} kept full marks"
 
 
 def test_untouched_notebook_scores_zero_on_every_cell(graded):
-    _, results, _, _ = graded
+    results = graded.results
     assert set(results["untouched"].scores.values()) == {0.0}
 
 
 def test_repairs_are_reported(graded):
-    _, results, _, _ = graded
+    results = graded.results
     assert any("missing: restored" in n for n in results["tests_deleted_wrong"].notes)
     assert any("appeared 2 times" in n for n in results["duplicated_cell"].notes)
     assert any("out of order" in n for n in results["tests_reordered"].notes)
 
 
 def test_originals_are_never_modified(graded):
-    _, _, before, after = graded
-    assert before == after
+    assert graded.before == graded.after
 
 
 def test_feedback_shows_messages_but_no_hidden_tests(graded):
-    _, results, _, _ = graded
+    results = graded.results
     visible = results["wrong_weights_not_differenced"].feedback.read_text()
     assert "AssertionError: y_hat should pass straight through the training points" in visible
     html = results["wrong_hardcoded_sine_range"].feedback.read_text()  # passes the visible test
@@ -143,8 +140,19 @@ def test_feedback_shows_messages_but_no_hidden_tests(graded):
     assert "CheckFailed: x (third output) is wrong" in html
 
 
+def test_feedback_names_the_mistake_and_no_other(graded):
+    """Before: a wrong return order, or biases from the last points, read 'check the sign of the
+    biases' (a visible assert), and too few points on x 'Return the three tensors in the order'."""
+    for name in ("outputs_in_wrong_order", "bends_one_point_late", "too_few_points_on_x"):
+        errors = "\n".join(feedback_errors(graded.results[f"wrong_{name}"]))
+        assert re.search(catalog.MISTAKES[name], errors, re.I), (name, errors)
+        for other, pattern in catalog.MISTAKES.items():
+            if pattern != catalog.MISTAKES[name]:
+                assert not re.search(pattern, errors, re.I), (name, other, errors)
+
+
 def test_grades_csv_has_a_row_per_submission(graded, tmp_path):
-    cases, results, _, _ = graded
+    cases, results = graded.cases, graded.results
     csv_text = next(iter(results.values())).feedback.parents[4].joinpath("grades.csv").read_text()
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("student_id,approximate_function_shapes,approximate_function_values,total")

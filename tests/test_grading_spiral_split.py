@@ -1,10 +1,11 @@
-"""Real nbgrader grading of the spiral-split chapter, in one batch of 11 submissions:
+"""Real nbgrader grading of the spiral-split chapter, in one batch of 13 submissions:
 
 - the solved master: full marks on every autograded cell, the Think! answers "needs review";
 - the untouched student notebook: 0 on every cell;
 - six submissions zipping the catalog's first six WRONG answers of both exercises (submission i
   holds wrong answer i of each): both exercises lose points on their own check cells;
-- three submissions zipping the CORRECT answers: full marks.
+- five submissions zipping the CORRECT answers (a shuffle by NumPy's generator among them):
+  full marks.
 
 The other WRONG answers fail the same hidden checks in-process (tests/test_checks_spiral_split.py
 runs every catalog entry through the visible asserts and the hidden checks), which is what makes a
@@ -15,10 +16,9 @@ import copy
 import nbformat
 import pytest
 
-from autograder.grade import grade
 from course import paths
 from tests.catalog.spiral_split import CHECKS, CORRECT, WRONG
-from tests.helpers import find_cell, student_notebook, with_answers
+from tests.helpers import find_cell, graded_fixture, student_notebook, with_answers
 
 CHAPTER = "04_spiral_split.ipynb"
 POINTS = {"shuffle_and_split_data_split": 2.0, "shuffle_and_split_data_seed": 1.0,
@@ -61,27 +61,18 @@ def submissions():
 
 def test_the_batch_covers_the_catalog():
     cases = submissions()
-    assert len(cases) <= 11
+    assert len(cases) <= 13
     for exercise, variants in CORRECT.items():
         for name in variants:
             assert any(name in case for case in cases if case.startswith("correct_")), name
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("submitted")
-    cases = submissions()
-    files = {}
-    for name, (nb, _) in cases.items():
-        files[name] = folder / f"{name}.ipynb"
-        nbformat.write(nb, str(files[name]))
-    results = grade("spiral_split", files, tmp_path_factory.mktemp("grades"))
-    return cases, {r.student: r for r in results}
+graded = graded_fixture("spiral_split", submissions)
 
 
 @pytest.mark.parametrize("name", sorted(submissions()))
 def test_each_check_cell_gets_its_expected_points(graded, name):
-    cases, results = graded
+    cases, results = graded.cases, graded.results
     expected, result = cases[name][1], results[name]
     assert result.status in ("graded", "needs review"), result.notes
     assert result.max_total == sum(POINTS.values()) + len(THINK)
@@ -100,7 +91,7 @@ def test_each_check_cell_gets_its_expected_points(graded, name):
 
 
 def test_solved_master_gets_full_marks_and_think_answers_need_review(graded):
-    _, results = graded
+    results = graded.results
     result = results["solved_master"]
     assert {c: result.scores[c] for c in POINTS} == POINTS, result.scores
     assert result.status == "needs review"
@@ -109,13 +100,13 @@ def test_solved_master_gets_full_marks_and_think_answers_need_review(graded):
 
 
 def test_untouched_notebook_scores_zero_on_every_cell(graded):
-    _, results = graded
+    results = graded.results
     assert set(results["untouched"].scores.values()) == {0.0}
     assert results["untouched"].total == 0
 
 
 def test_feedback_names_the_mistake_and_hides_the_hidden_tests(graded):
-    _, results = graded
+    results = graded.results
     name = next(n for n in results if n.startswith("wrong_no_shuffle"))
     html = results[name].feedback.read_text()
     assert "original order" in html
@@ -124,7 +115,7 @@ def test_feedback_names_the_mistake_and_hides_the_hidden_tests(graded):
 
 
 def test_grades_csv_lists_every_submission_with_the_think_cells_blank(graded):
-    cases, results = graded
+    cases, results = graded.cases, graded.results
     csv_text = next(iter(results.values())).feedback.parents[4].joinpath("grades.csv").read_text()
     lines = csv_text.strip().splitlines()
     assert len(lines) == 1 + len(cases)

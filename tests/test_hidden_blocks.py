@@ -17,7 +17,9 @@ IMPORT = "from autograder.hidden import check"
 
 
 def answer_names(cells) -> set[str]:
-    """What the chapter's exercise cells define at top level: the student's objects."""
+    """What the chapter's exercise cells define at top level: the student's objects (a class
+    whose attribute an answer assigns, e.g. MLP.backward = backward, is one: the answer may also
+    redefine the class with the method inside)."""
     names = set()
     for cell in cells:
         if cell.role != "exercise":
@@ -27,6 +29,9 @@ def answer_names(cells) -> set[str]:
                 names.add(node.name)
             elif isinstance(node, ast.Assign):
                 names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+                # MLP.backward = backward: the answer defines a method of MLP
+                names |= {t.value.id for t in node.targets
+                          if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)}
     return names
 
 

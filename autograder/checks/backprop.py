@@ -16,7 +16,8 @@ import random
 
 import torch
 
-from autograder.checks.compare import CheckFailed, fail, generator, in_student_kernel, is_remote
+from autograder.checks.compare import (CheckFailed, fail, generator, in_student_kernel, is_instance,
+                                       is_remote, type_name)
 
 NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 REPORT_ORDER = ("W3", "b3", "W2", "b2", "W1", "b1")  # errors flow from the output down
@@ -151,22 +152,28 @@ def _diagnose(results):
                  f"Check grad_{k} and everything it is computed from.")
 
 
-def _student_model(backward, reference, sizes, dtype):
-    """A fresh MLP(*sizes) of the given dtype where the student's code runs.
+def _student_model(MLP, backward, reference, sizes, dtype):
+    """A fresh MLP(*sizes) of the given dtype, built from the class the hidden block passed (the
+    notebook's MLP, whatever cell defined it last), the random state left as it was.
 
-    Under the grader the check runs outside the student's kernel: the model is built there from
-    the notebook's (given) MLP, and the kernel's random state is put back afterwards. In-process
-    (tests) the reference MLP is used. Either way the global random state is left as it was.
+    (Notebooks graded with the hidden block of before pass the function ``backward`` instead:
+    then the model comes from the notebook's MLP under the grader, the reference's in-process.)
     """
+    if MLP is not None:
+        build = lambda: MLP(*sizes)  # noqa: E731
+    elif is_remote(backward):
+        build = lambda: in_student_kernel("__main__.MLP", *sizes)  # noqa: E731
+    else:
+        build = lambda: reference.MLP(*sizes)  # noqa: E731
     if is_remote(backward):
         state = in_student_kernel("torch.get_rng_state")
         try:
-            model = _attempt_model(lambda: in_student_kernel("__main__.MLP", *sizes), sizes)
+            model = _attempt_model(build, sizes)
         finally:
             in_student_kernel("torch.set_rng_state", state)
     else:
         with torch.random.fork_rng(devices=[]):
-            model = reference.MLP(*sizes)
+            model = _attempt_model(build, sizes)
     return model.to(dtype)
 
 
@@ -176,13 +183,13 @@ def _attempt_model(build, sizes):
     except CheckFailed:
         raise
     except Exception as err:  # noqa: BLE001 (the notebook's code)
-        fail(f"MLP{tuple(sizes)} (the given class of section 2) raised {type(err).__name__}: {err}; "
-             "run the cell that defines MLP and keep it as given.")
+        fail(f"MLP{tuple(sizes)} raised {type(err).__name__}: {err}; run the cell that defines MLP "
+             "and keep its __init__ and forward as given.")
 
 
-def _backward_case(backward, reference, gen, case):
+def _backward_case(MLP, backward, reference, gen, case):
     d, h1, h2, k, n, dtype, record, what = case
-    model = _student_model(backward, reference, (d, h1, h2, k), dtype)
+    model = _student_model(MLP, backward, reference, (d, h1, h2, k), dtype)
     start = {}
     for name, shape in zip(NAMES, [(h1, d), (h1,), (h2, h1), (h2,), (k, h2), (k,)]):
         start[name] = torch.randn(shape, generator=gen, dtype=torch.float64).to(dtype)
@@ -196,7 +203,10 @@ def _backward_case(backward, reference, gen, case):
             setattr(model, name, getattr(model, name).detach())
     before = {name: start[name].clone() for name in NAMES}
     try:
-        backward(model, x, y, lr)
+        if MLP is not None:
+            model.backward(x, y, lr)
+        else:
+            backward(model, x, y, lr)
     except CheckFailed:
         raise
     except NotImplementedError:
@@ -224,11 +234,26 @@ def _backward_case(backward, reference, gen, case):
     return implied, expected, _hypotheses(p64, x64, y64, lr, k, n), tol, what
 
 
-def check_backward_update(backward, *, reference):
-    if not callable(backward):
-        fail(f"backward should be a function backward(self, x, y, learning_rate), got {type(backward).__name__}.")
+def _is_class(obj) -> bool:
+    return is_instance(obj, "builtins.type") if is_remote(obj) else isinstance(obj, type)
+
+
+def check_backward_update(MLP, *, reference):
+    """MLP: the notebook's class, whose backward method is graded wherever the answer cell put it
+    (a function attached with MLP.backward = backward, or a method of a redefined class)."""
+    if _is_class(MLP):
+        backward = getattr(MLP, "backward", None)
+        if backward is None or not callable(backward):
+            fail("MLP has no method backward: define backward(self, x, y, learning_rate) and keep "
+                 "the line MLP.backward = backward after it (or write backward inside class MLP).")
+        cls = MLP
+    else:  # a hidden block of before passes the function itself
+        backward, cls = MLP, None
+        if not callable(backward):
+            fail(f"backward should be a function backward(self, x, y, learning_rate), got "
+                 f"{type_name(backward)}.")
     gen = generator("backprop", "backward_update")
-    _diagnose([_backward_case(backward, reference, gen, case) for case in BACKWARD_CASES])
+    _diagnose([_backward_case(cls, backward, reference, gen, case) for case in BACKWARD_CASES])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Comparison helpers for hidden checks: every failure is a sentence a student can act on."""
 from __future__ import annotations
 
+import re
 import zlib
 
 import numpy as np
@@ -32,7 +33,34 @@ def call(student, *args, what: str, **kwargs):
     except NotImplementedError:
         fail(f"{what} is not implemented yet (it raised NotImplementedError).")
     except Exception as err:  # noqa: BLE001 (any error in student code is reported, not raised)
-        fail(f"{what} raised {type(err).__name__}: {err}")
+        fail(f"{what} raised {type(err).__name__}: {err}{explain(err)}")
+
+
+_MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+def explain(err) -> str:
+    """What PyTorch's error means for the student's code, with the shapes involved ('' when it
+    is not one of the errors students meet most)."""
+    text = str(err)
+    match = _MATMUL.search(text)
+    if match:
+        rows, cols, inner, out = match.groups()
+        return (f". A linear layer (or matrix product) got inputs of shape ({rows}, {cols}), {cols} "
+                f"features per row, but its weight expects {inner}: check the width of what reaches "
+                "each layer (the input reshaped to (batch, input features), and each layer taking "
+                "the previous layer's output width).")
+    if "must have the same dtype" in text or "expected scalar type" in text.lower() \
+            or "expected m1 and m2 to have the same dtype" in text:
+        return (". Two tensors of different dtypes met (e.g. float32 weights and a float64 input): "
+                "keep the dtype you are given; do not create tensors of another dtype or convert "
+                "the input.")
+    if "Module.__init__() call" in text:
+        return (". Call super().__init__() first in __init__, before assigning any layer or "
+                "parameter to self.")
+    if "Expected all tensors to be on the same device" in text:
+        return ". Create new tensors on the input's device (device=x.device)."
+    return ""
 
 
 def as_tensor(name: str, value) -> torch.Tensor:

@@ -14,7 +14,7 @@ import zlib
 import torch
 import torch.nn as nn
 
-from autograder.checks.compare import (CheckFailed, call, expect_close, fail, generator,
+from autograder.checks.compare import (CheckFailed, as_tensor, call, expect_close, fail, generator,
                                        in_student_kernel, is_instance, is_remote, type_name)
 
 SLUG = "general_mlp"
@@ -196,7 +196,7 @@ NET_CONFIGS = [
     ("ReLU()", 3, [8, 6], 4),
     ("Tanh()", 7, [16], 3),
     ("Sigmoid()", 5, [], 2),
-    ("ELU(alpha=0.5)", 12, [6, 5, 4, 3], 2),
+    ("ELU(0.5)", 12, [6, 5, 4, 3], 2),   # the forms the exercise shows: 'Name()', 'Name(number)'
     ("LeakyReLU(0.3)", 4, [5, 5], 5),
 ]
 
@@ -226,8 +226,11 @@ def shapes_hint(got: list, want: list) -> str:
         return "There is a layer too many: one nn.Linear per hidden layer, then one output layer."
     if sorted(got) == sorted(want):
         return "The layers are there but in another order: add them from the input to the output."
-    return ("Each layer takes the previous layer's width as input (update in_num), and the output "
-            "layer goes from the last hidden width to output_feature_num.")
+    if got[:-2] == want[:-2]:
+        return ("The hidden layers are right; the output layer goes from the last hidden width to "
+                "output_feature_num.")
+    return ("Each hidden layer takes the previous layer's width as its input width: update in_num "
+            "after each layer.")
 
 
 def reference_net_like(reference, net, config, what: str, dtype=torch.float32, device="cpu"):
@@ -251,8 +254,28 @@ def activation_hint(config) -> str:
     if not hidden:
         return "With no hidden layer the network is a single nn.Linear (and no activation)."
     return (f"Expected Linear -> {actv} for each of the {len(hidden)} hidden layer(s), then the "
-            f"output Linear with no activation; the activation must be the one named in actv "
-            f"(here {actv!r}).")
+            "output Linear.")
+
+
+def net_output_hint(reference, ref, config, out, x) -> str:
+    """The hint for a wrong output: an activation after the output layer, or another activation
+    than actv's, when the output shows it; else the structure to follow."""
+    actv = config[0]
+    got = torch.as_tensor(out).detach().double()
+    with torch.no_grad():
+        ref_out = ref(x.clone()).double()
+        if config[2] and torch.allclose(got, reference.make_activation(actv)(ref_out), atol=1e-5):
+            return ("The hidden layers are right, but there is an activation after the output layer: "
+                    "the output Linear gives the logits, with no activation after the output layer.")
+        for other in ("ReLU()", "LeakyReLU(0.1)", "Tanh()", "Sigmoid()", "LeakyReLU(0.01)"):
+            if other != actv and config[2]:
+                with isolated_rng("twin"):
+                    twin = reference.Net(other, *config[1:]).double()
+                twin.load_state_dict(ref.state_dict())
+                if torch.allclose(got, twin(x.clone().double()), atol=1e-5):
+                    return (f"The network computes with {other} after each hidden layer: the activation "
+                            f"must be built from the text given, the one named in actv (here {actv!r}).")
+    return activation_hint(config)
 
 
 def check_net_layers(Net, *, reference):
@@ -264,7 +287,11 @@ def check_net_layers(Net, *, reference):
         out = call(net, x.clone(), what=f"{what}(x) with x of shape {tuple(x.shape)}")
         with torch.no_grad():
             ref_out = ref(x.clone())
-        expect_close(f"the output of {what}", out, ref_out, hint=activation_hint(config))
+        got = as_tensor(f"the output of {what}", out)
+        matches = got.shape == ref_out.shape and torch.allclose(got.double(), ref_out.double(),
+                                                                atol=1e-5, rtol=1e-4)
+        expect_close(f"the output of {what}", out, ref_out,
+                     hint="" if matches else net_output_hint(reference, ref, config, out, x))
         if not torch.as_tensor(out).requires_grad:
             fail(f"the output of {what} should depend on its parameters through autograd "
                  "(no torch.no_grad() or .detach() in forward).")
@@ -304,7 +331,12 @@ def check_net_any_input(Net, *, reference):
         with isolated_rng("reference"):
             ref = reference.Net(*config)
         n_in = config[1]
-        call(net, torch.randn(3, n_in, generator=gen), what=f"{what}(x) with x of shape (3, {n_in})")
+        call_with_hint(net, torch.randn(3, n_in, generator=gen), what=f"{what}(x) with x of shape (3, {n_in})",
+                       hint="It fails on a plain batch already: fix the layers first (see the layer test).")
+        if not parameters_of(net, what):
+            fail(f"{what} has no parameters: its layers are invisible to PyTorch (kept in a Python "
+                 "list?), so .to(dtype) or .to(device) cannot move them. Add them to the "
+                 "nn.Sequential with self.mlp.add_module(name, layer).")
         for shape in shapes:
             x = torch.randn(shape, generator=gen)
             with torch.no_grad():

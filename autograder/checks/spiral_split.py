@@ -23,8 +23,8 @@ from autograder.checks.compare import (call, expect_close, expect_shape, fail, f
 
 CHAPTER = "spiral_split"
 ORDER = "Return (X_test, y_test, X_train, y_train) in this order."
-SEED_HINT = ("Seed PyTorch's generator with torch.manual_seed(seed), then shuffle with "
-             "torch.randperm(N), as the skeleton does.")
+SEED_HINT = ("Draw the permutation from the seed alone: torch.manual_seed(seed) right before "
+             "torch.randperm(N), as the skeleton does (any generator seeded with seed will do).")
 
 
 @contextlib.contextmanager
@@ -182,13 +182,8 @@ def seed_checks(shuffle_and_split_data, reference):
             if torch.equal(first[2], other[2]):
                 fail(f"different seeds should give different splits, but {what} gave the same "
                      f"split for seed={seed + 1}: use the seed argument. {SEED_HINT}")
-        with own_random_state():
-            expected = reference.shuffle_and_split_data(X.clone(), y.clone(), seed)
-        for name, got, ref in zip(("X_test", "y_test", "X_train", "y_train"), first, expected):
-            if tuple(got.shape) != tuple(ref.shape) or not torch.equal(got.cpu(), ref.cpu()):
-                fail(f"{name} should be the split that seed={seed} gives, but it is not ({what}): "
-                     f"the same seed must pick the same test samples as the course's reference. "
-                     f"{SEED_HINT} {ORDER}")
+    # Any permutation drawn from the seed alone is accepted: the exercise asks for a reproducible
+    # shuffle, not for the permutation of one generator (docs/fairness.md).
 
 
 # --- train_test_classification ----------------------------------------------------------------

@@ -100,6 +100,30 @@ MLP.backward = backward
 ''',
 }
 
+# The whole MLP class redefined in the answer cell, with backward as a method (no assignment):
+# graded on what the answer defines (before: 0/3, "NameError: name 'backward' is not defined"
+# right after the visible test printed "backward matches autograd on every parameter.").
+BACKWARD_CORRECT["method_in_redefined_class"] = """
+class MLP(nn.Module):
+    def __init__(self, input_size, hidden_size1, hidden_size2, output_size):
+        super().__init__()
+        widths = [input_size, hidden_size1, hidden_size2, output_size]
+        for k in (1, 2, 3):
+            setattr(self, f"W{k}", nn.Parameter(torch.randn(widths[k], widths[k - 1])))
+            setattr(self, f"b{k}", nn.Parameter(torch.randn(widths[k])))
+
+    def forward(self, x):
+        self.z1 = torch.addmm(self.b1, x, self.W1.T)
+        self.a1 = self.z1.clamp(min=0)
+        self.z2 = torch.addmm(self.b2, self.a1, self.W2.T)
+        self.a2 = self.z2.clamp(min=0)
+        self.z3 = torch.addmm(self.b3, self.a2, self.W3.T)
+        return self.z3
+
+""" + "\n".join("    " + line if line.strip() else line
+                for line in BACKWARD_REFERENCE.split("MLP.backward = backward")[0].strip("\n").splitlines()) + "\n"
+
+
 BACKWARD_WRONG = {
     # the issue's list: forgotten bias gradient, transposed weight gradient, mean vs sum mismatch
     "forgot_bias_gradients": variant(
