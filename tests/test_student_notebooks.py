@@ -73,11 +73,19 @@ def colab_kernel(colab_python, tmp_path_factory):
         os.environ["JUPYTER_PATH"] = old
 
 
+# The MNIST chapter trains for five epochs (two minutes on two CPU cores), and the book build
+# already runs every line of it at full length; here the question is Colab's package set, so it
+# runs the length the grader runs (the same cells, one epoch on 3000 images).
+SHORTENED = {"06_mnist.ipynb"}
+
+
 @pytest.mark.parametrize("chapter", sorted(p.name for p in paths.masters()))
 def test_filled_student_notebook_runs_in_a_colab_like_env(chapter, colab_kernel, tmp_path):
     nb = with_answers(student_notebook(chapter), solved_answers(chapter))
     nb.cells.append(new_code_cell(NOTHING_OF_THE_REPO))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NBGRADER_EXECUTION")}
+    if chapter in SHORTENED:
+        env["NBGRADER_EXECUTION"] = "autograde"
     client = NotebookClient(nb, kernel_name=colab_kernel, timeout=600,
                             resources={"metadata": {"path": str(tmp_path)}})
     saved = dict(os.environ)
