@@ -5,6 +5,7 @@ Markers (pytest.ini): ``slow`` (runs notebooks or grades: minutes), ``book`` (bu
 ``make test-fast`` runs the tests that carry none of them; ``make test`` runs everything.
 """
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -58,3 +59,22 @@ def plain_html() -> Path:
     """The no-solutions edition, built once per test session."""
     from course import book
     return book.build("no-solutions")
+
+
+# Headless Chromium for the browser tests (the book's pages, the feedback pages), launched the
+# way a closed network needs: no background connections, no sandbox as root.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the session (each test opens its own pages or contexts)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="make setup installs playwright")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run installs it)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

@@ -17,7 +17,6 @@ import pytest
 from autograder.grade import grade
 from tests.catalog.relu_approximation import CORRECT
 from tests.helpers import student_notebook, with_answers, write
-from tests.test_site import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.slow
 CHAPTER = "01_relu_approximation.ipynb"
@@ -87,17 +86,6 @@ def graded(server):
              "control": write(control, root / "in" / "control.ipynb")}
     results = {r.student: r for r in grade("relu_approximation", files, root / "out", workers=0)}
     return results
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="make setup installs playwright")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run installs it)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def visit(browser, server, page_path: Path) -> dict:
