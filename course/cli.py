@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import paths
+from core import paths
 
 
 def cmd_sync(args) -> int:

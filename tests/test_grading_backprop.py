@@ -9,7 +9,7 @@ import pytest
 
 from autograder.checks.compare import CheckFailed
 from autograder.grade import grade
-from course import paths
+from core import paths
 from tests.catalog.backprop import CORRECT, WRONG
 from tests.helpers import student_notebook, with_answers
 from tests.test_checks_backprop import CHECKS, student_object

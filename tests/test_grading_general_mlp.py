@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from autograder.grade import grade
-from course import paths
+from core import paths
 from tests.catalog.general_mlp import CHECKS, CORRECT, SOLVED, WRONG
 from tests.helpers import student_notebook, with_answers
 

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from autograder.grade import grade
-from course import paths
+from core import paths
 from tests.catalog.spiral_split import CHECKS, CORRECT, WRONG
 from tests.helpers import find_cell, student_notebook, with_answers
 
