@@ -12,7 +12,7 @@ from core.chapter import BEGIN_HIDDEN, BOOK_ONLY, Chapter
 
 FORBIDDEN = [BEGIN_HIDDEN, "HIDDEN TESTS", "autograder", re.compile(r"\bsolutions\b(?!\s+folded)")]
 # Prose a student notebook must not hold: it speaks of the book, of this repository or of the
-# machines that build it. Mark such text `book-only` in the master (course/master.py).
+# machines that build it. Mark such text `book-only` in the master (core/chapter.py).
 NOT_FOR_STUDENTS = [re.compile(p, re.I) for p in (
     r"MLP_COURSE_DATA", r"build machines?", r"\bno internet\b", r"rendered book",
     r"\bin the student notebook\b", r"\bbenchmarks/", r"\bthe repository\b")]
