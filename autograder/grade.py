@@ -39,7 +39,7 @@ from pathlib import Path
 import nbformat
 
 from core import paths
-from core.chapter import Chapter
+from core.chapter import Chapter, chapter_slug
 
 from .collect import CollectError, Submission, collect, student_id  # noqa: F401 (re-exported)
 from .faults import from_exception
@@ -164,7 +164,7 @@ def other_chapters(master: Path) -> dict[str, list[str]]:
         other_student = paths.STUDENTS / other.name
         if other != master and other_student.exists():
             try:
-                others[Chapter.read(other).slug] = sorted(
+                others[chapter_slug(other)] = sorted(
                     chapter_keys(nbformat.read(str(other_student), as_version=4)))
             except Exception:  # noqa: BLE001 (a half-written chapter elsewhere is no reason to stop)
                 continue
