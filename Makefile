@@ -42,8 +42,9 @@ sync: $(INSTALLED)  ## stamp setup cells and nbgrader metadata into the masters 
 generate: sync  ## regenerate student notebooks (students/) and solution modules (solutions/)
 	$(PY) -m course generate
 
-check: $(INSTALLED)  ## fail if a master or a generated file is stale
+check: $(INSTALLED)  ## fail if a master or a generated file is stale, or an import breaks the layers
 	$(PY) -m course check
+	$(PY) -m tests.test_layers
 
 book: setup  ## execute every chapter and build the HTML book in _build/full
 	$(PY) -m course book --edition full

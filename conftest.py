@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(items):
 def mnist_root() -> Path:
     """MNIST provisioned offline (from the cache after the first time), and named in the
     environment the chapter's notebooks read (book, grading, Colab-like runs)."""
-    from course.mnist_data import ENV_DATA, provisioned_root
+    from core.mnist_data import ENV_DATA, provisioned_root
     root = provisioned_root()
     os.environ.setdefault(ENV_DATA, str(root))
     return Path(os.environ[ENV_DATA])

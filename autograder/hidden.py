@@ -22,10 +22,10 @@ from pathlib import Path
 from types import ModuleType
 
 from autograder.sandbox.kernel_client import printed, probe  # noqa: F401 (kernel-side helpers)
+from core import paths
 
-HERE = Path(__file__).resolve().parent
-CHECKS_DIR = HERE / "checks"
-SOLUTIONS_DIR = HERE.parent / "solutions"
+CHECKS_DIR = paths.CHECKS
+SOLUTIONS_DIR = paths.SOLUTIONS
 
 
 def load_by_path(path: Path, name: str) -> ModuleType:

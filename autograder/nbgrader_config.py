@@ -2,7 +2,8 @@
 
 Each line closes a known trap; the grader (autograder.grade) sets the course directory, the time
 limits, and replaces Execute with autograder.sandbox.kernel.SandboxedExecute (sandboxed kernels
-forked from a zygote; see autograder/workspace.py:grading_config and docs/grading.md).
+forked from a zygote; see autograder/workspace.py:grading_config and docs/grading.md). The
+stubs students get are the chapter format's (core/chapter.py).
 """
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
                                     ClearOutput, DeduplicateIds, Execute, GetGrades, IgnorePattern,
@@ -11,12 +12,13 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 
 from autograder.preprocessors import (IgnoreResultValues, ShortenTracebacks, StderrIsNotFailure,
                                       StripCellTags)
+from core.chapter import CODE_STUB, TEXT_STUB
 
 c = get_config()  # noqa: F821 (provided by traitlets when the file is loaded)
 
 # Students get a stub they must replace; a solution marker in an unmarked cell is an error.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.code_stub = {"python": CODE_STUB}
+c.ClearSolutions.text_stub = TEXT_STUB
 c.ClearSolutions.enforce_metadata = True
 
 # Untrusted code: a per-cell time limit (the grader adds a per-notebook one), and errors in one

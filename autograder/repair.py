@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from course.master import parse_directive, without_hidden_tests
+from core.chapter import (GRADED_ROLES, KEY_ROLES, STUDENT_OWNED, parse_directive,
+                          strip_markdown_directive, without_hidden_tests)
 
-KEY_ROLES = {"setup", "exercise", "check", "think"}
-GRADED_ROLES = {"exercise", "check", "think"}
-STUDENT_OWNED = {"exercise", "think"}  # the student's source is kept; everything else restored
 CELL_TYPES = {"code", "markdown", "raw"}
 MAX_CELLS = 2000                 # a chapter has under 100; students add a few dozen at most
 MAX_SOURCE = 8 << 20             # characters of cell source in all (outputs are not read)
@@ -208,8 +206,7 @@ def repair(submission, reference) -> Repaired:
     nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(reference.metadata))
     dedupe_ids(nb)
     nbformat.validate(nb)
-    answers = {key.split(":", 1)[1]: re.sub(r"^\s*<!--\s*#\|.*?-->\s*\n?", "",
-                                            found[key][-1].source)
+    answers = {key.split(":", 1)[1]: strip_markdown_directive(found[key][-1].source)
                for key in found if key.startswith("think:")}
     return Repaired(nb, notes, set(found), answers)
 

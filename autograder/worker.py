@@ -1,9 +1,10 @@
 """Grading one submission: the task a grading worker runs (in a Dask worker process, or inline).
 
-``grade_task(job, bundle)`` takes the submission's bytes and the chapter's :class:`Bundle` (made
-once by the client and shipped to every worker: the nbgrader template, the student notebook, the
-checks' and reference's source, the limits) and returns a plain dict: scores, status, notes,
-feedback HTML, the autograded notebook. It writes nothing outside its own scratch folder, so a
+``grade_task(job, bundle)`` takes a :class:`Job` (the submission's bytes) and the chapter's
+:class:`Bundle` (made once by the client and shipped to every worker: the nbgrader template, the
+student notebook, the checks' and reference's source, the limits) and returns a
+:class:`TaskResult`: scores, status, notes, feedback HTML, the autograded notebook, or the
+grader's own fault. Both are plain dataclasses (pickled by Dask). It writes nothing outside its own scratch folder, so a
 worker needs no shared file system and the client stays the one writer of results.
 
 Per submission: read and repair the notebook; build an nbgrader course folder from the template;
@@ -24,13 +25,17 @@ import tempfile
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from core import paths
+from core.chapter import GRADED_ROLES, parse_directive
+
 from .faults import GraderFault, from_exception, root_cause
 from .repair import SubmissionError, identify_chapter, read_notebook, repair
+from .sandbox.kernel import SandboxUnavailable
 
 GRADER_VERSION = "3"  # bump when a change to the grader may change grades (invalidates stored results)
 
@@ -58,6 +63,7 @@ class Bundle:
     checks_source: str
     reference_source: str
     check_map: dict                    # test cell grade id -> hidden check names it calls
+    hidden_lines: list                 # lines of the hidden tests, scrubbed from outputs
     max_scores: dict                   # grade id -> points, in notebook order
     others: dict                       # other chapter slug -> its graded-cell keys
     preload: list
@@ -69,6 +75,42 @@ class Bundle:
     @property
     def assignment(self) -> str:
         return self.slug
+
+
+@dataclass
+class Job:
+    """One submission to grade: its key in the results store and its bytes."""
+
+    key: str
+    student: str
+    file: str
+    data: bytes
+    notes: list = field(default_factory=list)
+
+
+@dataclass
+class TaskResult:
+    """What grading one submission gave: stored (``record()``) unless the grader was at fault."""
+
+    key: str
+    student: str
+    max_scores: dict
+    notes: list
+    status: str = "graded"             # graded | needs review | failed | grader error
+    scores: dict = field(default_factory=dict)
+    answers: dict = field(default_factory=dict)
+    feedback_html: str | None = None
+    autograded: str | None = None
+    worker: int = 0
+    seconds: float = 0.0
+    fault: GraderFault | None = None   # the grader's trouble: reported and retried, never stored
+
+    def record(self) -> dict:
+        """The results store's JSON record (with the feedback page and notebook, which the store
+        keeps in files of their own)."""
+        record = asdict(self)
+        del record["fault"]
+        return record
 
 
 class _Cache:
@@ -101,7 +143,6 @@ def prepared(bundle: Bundle) -> _Cache:
 def readonly_paths(bundle: Bundle) -> list[str]:
     """What a kernel may read besides the system: the interpreter, the environment, data."""
     found = [sys.base_prefix, sys.prefix]
-    from course import paths
     repo = paths.ROOT.resolve()
     for entry in sys.path:
         path = Path(entry).resolve() if entry else None
@@ -119,47 +160,51 @@ def readonly_paths(bundle: Bundle) -> list[str]:
     return unique
 
 
-def grade_task(job: dict, bundle: Bundle) -> dict:
-    """Grade one submission; never raises for a bad submission (only for a broken grader)."""
-    from .sandbox.kernel import SandboxUnavailable
+def warm_worker(preload: list[str]) -> None:
+    """Start this worker's kernel fork server before its first submission arrives."""
+    from .sandbox.kernel import zygote_for
+    quiet_logs()
+    zygote_for(preload)
+
+
+def grade_task(job: Job, bundle: Bundle) -> TaskResult:
+    """Grade one submission; never raises for a bad submission (only SandboxUnavailable, which
+    stops the whole run)."""
     started = time.perf_counter()
-    result = {"key": job["key"], "student": job["student"], "status": "graded", "scores": {},
-              "max_scores": dict(bundle.max_scores), "notes": list(job.get("notes", [])),
-              "answers": {}, "feedback_html": None, "autograded": None, "worker": os.getpid()}
+    result = TaskResult(job.key, job.student, dict(bundle.max_scores), list(job.notes),
+                        worker=os.getpid())
     with _LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             _grade(job, bundle, result)
         except SubmissionError as err:
-            result["status"] = "failed"
-            result["notes"].append(str(err))
+            result.status = "failed"
+            result.notes.append(str(err))
         except SandboxUnavailable:
             raise
         except Exception as err:  # noqa: BLE001 (the grader's fault: reported, retried, never kept)
-            fault = from_exception(err)
-            result.update(status="grader error", retry=True,
-                          fault={"cause": fault.cause, "log": fault.log})
-    result["seconds"] = round(time.perf_counter() - started, 3)
+            result.status, result.fault = "grader error", from_exception(err)
+    result.seconds = round(time.perf_counter() - started, 3)
     return result
 
 
-def _grade(job: dict, bundle: Bundle, result: dict) -> None:
+def _grade(job: Job, bundle: Bundle, result: TaskResult) -> None:
     from .sandbox.kernel import KernelJob, kernel_job, scratch_root, zygote_for
     from .sandbox.oracle import Oracle, student_code
-    from .workspace import Workspace, feedback_html
+    from .workspace import feedback_html, grading_workspace
 
     cache = prepared(bundle)
-    submission = read_notebook(job["data"])
+    submission = read_notebook(job.data)
     repaired = repair(submission, cache.student)
-    if not any(k.split(":", 1)[0] in ("exercise", "check", "think") for k in repaired.recognised):
+    if not any(k.split(":", 1)[0] in GRADED_ROLES for k in repaired.recognised):
         raise SubmissionError(identify_chapter(submission, bundle.slug,
                                                {k: set(v) for k, v in bundle.others.items()}))
-    result["notes"] += repaired.notes
-    result["answers"] = repaired.answers
+    result.notes += repaired.notes
+    result.answers = repaired.answers
 
     scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=scratch_root()))
     try:
-        workspace = Workspace.from_template(scratch / "nbgrader", bundle)
+        workspace = grading_workspace(scratch / "nbgrader", bundle)
         student = "student"  # one submission per course folder: the real id never touches paths
         target = workspace.submitted_path(student)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -187,12 +232,10 @@ def _grade(job: dict, bundle: Bundle, result: dict) -> None:
                     watchdog.cancel()
         finally:
             oracle.stop()
-        if job_state.process is None and not outcome.get("success"):
-            from .sandbox.kernel import SandboxUnavailable
-            if "SandboxUnavailable" in (outcome.get("error") or "") + (outcome.get("log") or ""):
-                raise SandboxUnavailable(last_line(outcome.get("error") or outcome.get("log")))
         if not outcome.get("success"):
             log = f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}"
+            if isinstance(job_state.start_error, SandboxUnavailable):
+                raise job_state.start_error   # no kernel can start here: the run stops
             if job_state.start_error is not None:
                 raise GraderFault(str(job_state.start_error), log)
             raise GraderFault(f"nbgrader could not grade this notebook: {root_cause(log)}", log)
@@ -200,26 +243,15 @@ def _grade(job: dict, bundle: Bundle, result: dict) -> None:
         apply_verdicts(workspace, student, bundle, oracle, autograded, result)
         incidents(autograded, job_state, bundle, result)
         scrub_hidden_tests(autograded, bundle)
-        result["feedback_html"] = feedback_html(workspace, student, autograded)
-        result["autograded"] = nbformat.writes(autograded)
+        result.feedback_html = feedback_html(workspace, student, autograded)
+        result.autograded = nbformat.writes(autograded)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def hidden_blocks(bundle: Bundle) -> list[str]:
-    """The lines of the chapter's hidden-test blocks (long enough to be specific)."""
-    from course.master import BEGIN_HIDDEN, END_HIDDEN
-    found = {BEGIN_HIDDEN, END_HIDDEN}
-    for cell in nbformat.reads(bundle.source_text, as_version=4).cells:
-        for part in cell.source.split(BEGIN_HIDDEN)[1:]:
-            block = part.split(END_HIDDEN)[0]
-            found.update(line.strip() for line in block.splitlines() if len(line.strip()) > 12)
-    return sorted(found, key=len, reverse=True)
-
-
 def scrub_hidden_tests(notebook, bundle: Bundle) -> None:
     """Outputs never quote a hidden test (a student could print the kernel's input history)."""
-    lines = hidden_blocks(bundle)
+    lines = bundle.hidden_lines
     if not lines:
         return
     for cell in notebook.cells:
@@ -238,13 +270,8 @@ def _scrub(text: str, lines: list[str]) -> str:
     return text
 
 
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return lines[-1][:500] if lines else "no details"
-
-
 def apply_verdicts(workspace, student: str, bundle: Bundle, oracle, autograded,
-                   result: dict) -> None:
+                   result: TaskResult) -> None:
     """Scores from nbgrader, zeroed where the oracle did not see the cell's hidden checks pass."""
     from nbgrader.api import Gradebook
     from .sandbox.kernel import error_output
@@ -254,9 +281,9 @@ def apply_verdicts(workspace, student: str, bundle: Bundle, oracle, autograded,
                                                       student)
         for grade in notebook.grades:
             name = grade.name
-            result["max_scores"][name] = grade.max_score
+            result.max_scores[name] = grade.max_score
             if grade.needs_manual_grade:
-                result["scores"][name] = None
+                result.scores[name] = None
                 continue
             score = grade.auto_score or 0.0
             required = bundle.check_map.get(name, [])
@@ -265,25 +292,24 @@ def apply_verdicts(workspace, student: str, bundle: Bundle, oracle, autograded,
                 if status != "pass":
                     grade.auto_score = 0.0
                     score = 0.0
-                    result["notes"].append(f"test '{name}': its hidden test did not pass "
+                    result.notes.append(f"test '{name}': its hidden test did not pass "
                                            f"({status}), so it scores 0: {message}")
                     if name in cells:
                         cells[name].outputs.append(error_output(
                             "HiddenTestNotPassed", f"{message} (this test scores 0)"))
-            result["scores"][name] = score
+            result.scores[name] = score
         gradebook.db.commit()
-    ordered = {name: result["scores"].get(name) for name in bundle.max_scores
-               if name in result["scores"]}
-    ordered.update(result["scores"])
-    result["scores"] = ordered
-    manual = [name for name, score in result["scores"].items() if score is None]
+    ordered = {name: result.scores.get(name) for name in bundle.max_scores
+               if name in result.scores}
+    ordered.update(result.scores)
+    result.scores = ordered
+    manual = [name for name, score in result.scores.items() if score is None]
     if manual:
-        result["status"] = "needs review"
-        result["notes"].append("answers graded by hand: " + ", ".join(manual))
+        result.status = "needs review"
+        result.notes.append("answers graded by hand: " + ", ".join(manual))
 
 
 def describe(cell, index: int) -> str:
-    from course.master import parse_directive
     role, ident, _ = parse_directive(cell)
     if role:
         return f"cell {index + 1} ({role} {ident})".replace(" )", ")")
@@ -291,7 +317,7 @@ def describe(cell, index: int) -> str:
     return f"cell {index + 1}" + (f" ('{first}')" if first else "")
 
 
-def incidents(autograded, job_state, bundle: Bundle, result: dict) -> None:
+def incidents(autograded, job_state, bundle: Bundle, result: TaskResult) -> None:
     """Notes on what went wrong while running (time limits, memory, a dead kernel)."""
     limits = bundle.limits
     for index, cell in enumerate(autograded.cells):
@@ -300,14 +326,14 @@ def incidents(autograded, job_state, bundle: Bundle, result: dict) -> None:
                 continue
             name, value = output.get("ename", ""), str(output.get("evalue", ""))
             if name == "CellTimeoutError":
-                result["notes"].append(f"{describe(cell, index)} ran past the {limits.timeout_cell} s "
+                result.notes.append(f"{describe(cell, index)} ran past the {limits.timeout_cell} s "
                                        "per-cell limit and was interrupted")
             elif name == "MemoryError" or "can't allocate memory" in value \
                     or "Cannot allocate memory" in value:
-                result["notes"].append(f"{describe(cell, index)} ran out of memory (limit "
+                result.notes.append(f"{describe(cell, index)} ran out of memory (limit "
                                        f"{limits.memory_gb:g} GB)")
     if job_state.truncated:
-        result["notes"].append(f"the notebook printed more than {limits.output_mb} MB; the rest "
+        result.notes.append(f"the notebook printed more than {limits.output_mb} MB; the rest "
                                "of its output was dropped")
     if job_state.dead:
         at = job_state.dead_cell or 0
@@ -317,8 +343,8 @@ def incidents(autograded, job_state, bundle: Bundle, result: dict) -> None:
         note = f"{job_state.dead} while running {where}"
         if lost:
             note += "; these tests did not run and score 0: " + ", ".join(lost)
-            result["status"] = "needs review"
-        result["notes"].append(note)
+            result.status = "needs review"
+        result.notes.append(note)
 
 
 def fingerprint(*parts) -> str:

@@ -20,7 +20,7 @@ import nbformat  # noqa: E402
 import torch  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from course import paths  # noqa: E402
+from core import paths  # noqa: E402
 from course.pages import page_for  # noqa: E402
 
 TICK = ("USE_GPU = False", "USE_GPU = True")

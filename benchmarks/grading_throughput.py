@@ -43,7 +43,7 @@ use_this_environment()
 import nbformat  # noqa: E402
 
 from autograder.sandbox.kernel import COMMON_ENV  # noqa: E402
-from course import paths  # noqa: E402
+from core import paths  # noqa: E402
 from tests.corpus.make_corpus import class_submissions  # noqa: E402
 from tests.helpers import student_notebook  # noqa: E402
 
@@ -126,10 +126,10 @@ def overhead(subs, m: int) -> dict:
     from nbclient import NotebookClient
 
     from autograder.grade import build_bundle
-    from autograder.worker import Limits, grade_task
+    from autograder.worker import Job, Limits, grade_task
     bundle = build_bundle(CHAPTER, Limits(), True, Path(tempfile.mkdtemp()) / "cache")
-    grade_task({"key": "warm", "student": "warm", "file": "", "data": subs[0][1], "notes": []},
-               bundle)   # the worker's first task starts its zygote: not per-submission
+    grade_task(Job("warm", "warm", "", subs[0][1]), bundle)   # the worker's first task starts
+    # its zygote: not per-submission
     saved = dict(os.environ)
     nbclient_times, task_times = [], []
     for student, data in subs[:m]:
@@ -143,8 +143,7 @@ def overhead(subs, m: int) -> dict:
         os.environ.clear()
         os.environ.update(saved)
         started = time.perf_counter()
-        grade_task({"key": student, "student": student, "file": "", "data": data, "notes": []},
-                   bundle)
+        grade_task(Job(student, student, "", data), bundle)
         task_times.append(time.perf_counter() - started)
     return {"nbclient_seconds_mean": statistics.mean(nbclient_times),
             "grader_task_seconds_mean": statistics.mean(task_times),

@@ -68,7 +68,7 @@ def data_root(given: str | None) -> str:
     if os.environ.get("MLP_COURSE_DATA"):
         return os.environ["MLP_COURSE_DATA"]
     sys.path.insert(0, str(ROOT))
-    from course.mnist_data import provision
+    from core.mnist_data import provision
     return str(provision())
 
 

@@ -14,7 +14,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from . import paths
+from core import paths
 
 VENDOR = paths.BUILD / "vendor"
 MATHJAX = "mathjax@3.2.2"

@@ -29,8 +29,10 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import assets, figure_alt, paths
-from .master import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION
+from core import paths
+from core.chapter import MARKERS, Chapter
+
+from . import assets, figure_alt
 from .leaks import course_solution_lines
 from .pages import EDITIONS, page_for, strip_solutions
 
@@ -67,8 +69,8 @@ def kernel_env() -> dict:
     """The kernel's environment: ours, without a MPLBACKEND that would stop inline figures, and
     without tqdm bars (a frozen bar says nothing in a static page; as widgets it needs a CDN).
     MLP_COURSE_DATA points the chapters that load data sets (MNIST) at the offline copy that
-    ``python -m course.mnist_data`` provisions, unless it is set already."""
-    from .mnist_data import ENV_DATA, data_root
+    ``python -m core.mnist_data`` provisions, unless it is set already."""
+    from core.mnist_data import ENV_DATA, data_root
     env = dict(os.environ, TQDM_DISABLE="1")
     env.pop("MPLBACKEND", None)
     env[ENV_DATA] = str(data_root())
@@ -250,7 +252,7 @@ def files_containing(folder: Path, forbidden: set[str]) -> list[str]:
 
 def check_no_leaks(out: Path, edition: str) -> None:
     """No test markers in any edition; no solution line at all in the no-solutions one."""
-    forbidden = {BEGIN_HIDDEN, END_HIDDEN, BEGIN_SOLUTION, END_SOLUTION}
+    forbidden = set(MARKERS)
     if edition == "no-solutions":
         forbidden |= course_solution_lines(paths.all_masters())
     found = files_containing(out, forbidden)
@@ -263,8 +265,9 @@ def build(edition: str = "full") -> Path:
     if edition not in EDITIONS:
         raise ValueError(f"edition must be one of {EDITIONS}, not {edition!r}")
     start = time.monotonic()
-    from .mnist_data import provisioned_root
-    provisioned_root()  # the data sets chapters load (MNIST), where kernel_env points them
+    from core.mnist_data import provisioned_root
+    if any(Chapter.read(master).data for master in paths.masters()):
+        provisioned_root()  # the data sets chapters load (MNIST), where kernel_env points them
     pages = {}
     for master in paths.masters():
         page, _ = executed(page_for(master, "full"), master.stem)

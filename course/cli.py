@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import paths
+from core import paths
 
 
 def cmd_sync(args) -> int:
@@ -29,13 +29,16 @@ def cmd_generate(args) -> int:
 
 
 def cmd_check(args) -> int:
-    """Fail when a master needs `make sync`, a generated file needs `make generate`, or a
-    student notebook holds anything of a solution or of the grader."""
+    """Fail when a master needs `make sync`, a generated file needs `make generate`, a student
+    notebook holds anything of a solution or of the grader, or a hidden check call and the
+    checks modules disagree."""
+    from .check_calls import problems as check_call_problems
     from .generate import stale_files
     from .sync import sync_all
     problems = [f"{p.relative_to(paths.ROOT)} (run `make sync`)" for p in sync_all(check_only=True)]
     problems += [f"{name} (run `make generate`)" for name in stale_files()]
     problems += student_leaks()
+    problems += check_call_problems(paths.masters())
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)
     if not problems:

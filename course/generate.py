@@ -10,8 +10,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
-from .master import chapter_slug, for_students, parse_cells, read_master, solution_code
+from core import paths
+from core.chapter import Chapter
 from .sync import setup_sections
 
 SOLUTION_HEADER = '''"""Reference solutions for the chapter '{slug}'.
@@ -29,12 +29,12 @@ def student_notebook_text(master: Path) -> str:
     Its Colab metadata asks for no accelerator: every chapter runs on the CPU by default, and a
     GPU runtime requested for nothing spends the student's GPU quota (the device cell says how
     to get one for the chapters that train longer)."""
-    from autograder.workspace import Workspace  # nbgrader is only needed for this step
+    from core.workspace import Workspace  # nbgrader is only needed for this step
 
     with tempfile.TemporaryDirectory(prefix="mlp-generate-") as tmp:
         source = Path(tmp) / "master" / master.name
         source.parent.mkdir()
-        nbformat.write(for_students(read_master(master)), str(source))
+        nbformat.write(Chapter.read(master).for_students(), str(source))
         released = Workspace(Path(tmp) / "course", source).generate_assignment()
         nb = nbformat.read(str(released), as_version=4)
     nb.metadata["colab"] = {"provenance": [], "toc_visible": True}
@@ -43,15 +43,14 @@ def student_notebook_text(master: Path) -> str:
 
 def solution_module_text(master: Path) -> str:
     """The importable reference module: shared imports, export cells and exercise solutions."""
-    slug = chapter_slug(master)
-    cells = parse_cells(read_master(master), master.name)
-    parts = [SOLUTION_HEADER.format(slug=slug, master=master.relative_to(paths.ROOT)),
+    chapter = Chapter.read(master)
+    parts = [SOLUTION_HEADER.format(slug=chapter.slug, master=master.relative_to(paths.ROOT)),
              setup_sections()["imports"]]
-    for cell in cells:
-        if cell.role == "export":
+    for cell in chapter.cells:
+        if cell.role in ("export", "include"):
             parts.append(cell.body.strip("\n"))
         elif cell.role == "exercise":
-            parts.append(solution_code(cell.body).strip("\n"))
+            parts.append(cell.solution_code().strip("\n"))
     return "\n\n\n".join(parts) + "\n"
 
 
@@ -59,7 +58,7 @@ def expected_files() -> dict[Path, str]:
     """Every generated file and the text it should have."""
     files = {}
     for master in paths.masters():
-        files[paths.SOLUTIONS / f"{chapter_slug(master)}.py"] = solution_module_text(master)
+        files[paths.SOLUTIONS / f"{Chapter.read(master).slug}.py"] = solution_module_text(master)
         files[paths.STUDENTS / master.name] = student_notebook_text(master)
     return files
 

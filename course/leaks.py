@@ -7,29 +7,15 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
-from .master import (BEGIN_HIDDEN, BEGIN_SOLUTION, BOOK_ONLY, END_SOLUTION, parse_cells,
-                     read_master)
+from core import paths
+from core.chapter import BEGIN_HIDDEN, BOOK_ONLY, Chapter
 
 FORBIDDEN = [BEGIN_HIDDEN, "HIDDEN TESTS", "autograder", re.compile(r"\bsolutions\b(?!\s+folded)")]
 # Prose a student notebook must not hold: it speaks of the book, of this repository or of the
-# machines that build it. Mark such text `book-only` in the master (course/master.py).
+# machines that build it. Mark such text `book-only` in the master (core/chapter.py).
 NOT_FOR_STUDENTS = [re.compile(p, re.I) for p in (
     r"MLP_COURSE_DATA", r"build machines?", r"\bno internet\b", r"rendered book",
     r"\bin the student notebook\b", r"\bbenchmarks/", r"\bthe repository\b")]
-
-
-def split_lines(master: Path) -> tuple[set[str], set[str]]:
-    """(lines inside the master's solution regions, lines outside them), stripped."""
-    inside, secret, public = False, set(), set()
-    for node in read_master(master).cells:
-        for line in node.source.splitlines():
-            stripped = line.strip()
-            if stripped in (BEGIN_SOLUTION, END_SOLUTION):
-                inside = stripped == BEGIN_SOLUTION
-            else:
-                (secret if inside else public).add(stripped)
-    return secret, public
 
 
 def solution_lines(master: Path, min_length: int = 8) -> set[str]:
@@ -38,7 +24,7 @@ def solution_lines(master: Path, min_length: int = 8) -> set[str]:
     Lines that also appear elsewhere in the master (given code, prose) are not secret, and very
     short ones (``pass``, ``x = 0``) would match by chance, so both are left out.
     """
-    secret, public = split_lines(master)
+    secret, public = Chapter.read(master).split_lines()
     return {line for line in secret - public if len(line) >= min_length}
 
 
@@ -50,7 +36,7 @@ def course_solution_lines(masters: list[Path], min_length: int = 8) -> set[str]:
     these lines may appear in anything a student downloads, whichever chapter it is."""
     answers, shown_before = set(), set()
     for master in sorted(masters):
-        secret, public = split_lines(master)
+        secret, public = Chapter.read(master).split_lines()
         answers |= {line for line in secret - public - shown_before if len(line) >= min_length}
         shown_before |= public
     return answers
@@ -58,7 +44,7 @@ def course_solution_lines(masters: list[Path], min_length: int = 8) -> set[str]:
 
 def book_only_lines(master: Path, min_length: int = 20) -> set[str]:
     """Lines of the master's book-only cells that no other cell of it holds."""
-    cells = parse_cells(read_master(master), master.name)
+    cells = Chapter.read(master).cells
     only = {line.strip() for c in cells if c.role == BOOK_ONLY for line in c.body.splitlines()}
     elsewhere = {line.strip() for c in cells if c.role != BOOK_ONLY for line in c.node.source.splitlines()}
     return {line for line in only - elsewhere if len(line) >= min_length}

@@ -22,13 +22,11 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import paths
-from .master import (BEGIN_SOLUTION, END_SOLUTION, STUDENT_ONLY, Cell, parse_cells, read_master,
-                     solution_code)
+from core import paths
+from core.chapter import STUDENT_ONLY, Cell, Chapter
 
 EDITIONS = ("full", "no-solutions")
 SOLUTION_TAG = "solution"
-CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # nbgrader's ClearSolutions stub
 BADGE = "_static/colab-badge.svg"  # relative to the page, which sits in book/
 
 
@@ -48,21 +46,6 @@ def student_links(master: Path) -> tuple[str, str]:
     path = f"{paths.STUDENTS.name}/{Path(master).name}"
     return (f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{path}",
             f"https://raw.githubusercontent.com/{owner}/{repo}/{branch}/{path}")
-
-
-def skeleton(body: str) -> str:
-    """The student's view of an exercise: each solution region replaced by the nbgrader stub."""
-    lines, inside = [], False
-    for line in body.splitlines():
-        if line.strip() == BEGIN_SOLUTION:
-            indent = line[: len(line) - len(line.lstrip())]
-            lines += [indent + stub for stub in CODE_STUB.splitlines()]
-            inside = True
-        elif line.strip() == END_SOLUTION:
-            inside = False
-        elif not inside:
-            lines.append(line)
-    return "\n".join(lines).strip("\n")
 
 
 def fenced(text: str, info: str, char: str = "`") -> str:
@@ -89,27 +72,20 @@ def code(source: str, ident: str, tags: tuple = ()) -> nbformat.NotebookNode:
 def exercise_cells(cell: Cell, ident: str, number: int) -> list:
     """The skeleton as a fenced block, then the solution folded away (tagged hide-input)."""
     task = (f"**Exercise {number}.** Your task (in the student notebook):\n\n"
-            + fenced(skeleton(cell.body), "python"))
+            + fenced(cell.skeleton(), "python"))
     return [markdown(task, f"{ident}-task"),
-            code(solution_code(cell.body), ident, ("hide-input", SOLUTION_TAG))]
+            code(cell.solution_code(), ident, ("hide-input", SOLUTION_TAG))]
 
 
 def think_cells(cell: Cell, ident: str) -> list:
     """The question as markdown; each sample answer as its own dropdown cell (tagged solution)."""
-    cells, text, answer, inside = [], [], [], False
-    for line in cell.body.splitlines():
-        if line.strip() == BEGIN_SOLUTION:
-            inside = True
-        elif line.strip() == END_SOLUTION:
-            if "\n".join(text).strip():
-                cells.append(markdown("\n".join(text), f"{ident}-{len(cells)}"))
-            dropdown = fenced("\n".join(answer).strip("\n"), "{dropdown} Sample answer", ":")
+    cells, parts = [], cell.solution_parts()
+    for number, (text, answer) in enumerate(parts):
+        if text.strip():
+            cells.append(markdown(text, f"{ident}-{len(cells)}"))
+        if number < len(parts) - 1:      # the last part is the text after the last answer
+            dropdown = fenced(answer.strip("\n"), "{dropdown} Sample answer", ":")
             cells.append(markdown(dropdown, f"{ident}-{len(cells)}", (SOLUTION_TAG,)))
-            text, answer, inside = [], [], False
-        else:
-            (answer if inside else text).append(line)
-    if "\n".join(text).strip():
-        cells.append(markdown("\n".join(text), f"{ident}-{len(cells)}"))
     return cells
 
 
@@ -143,7 +119,7 @@ def page_for(master: Path, edition: str = "full") -> nbformat.NotebookNode:
     if edition not in EDITIONS:
         raise ValueError(f"edition must be one of {EDITIONS}, not {edition!r}")
     master = Path(master)
-    cells = parse_cells(read_master(master), master.name)
+    cells = Chapter.read(master).cells
     page = nbformat.v4.new_notebook(metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}})

@@ -1,6 +1,7 @@
-"""Bring masters up to date in place: stamp the shared setup cells, write nbgrader metadata.
+"""Bring masters up to date in place: stamp the shared setup cells and the included cells of
+earlier chapters, write nbgrader metadata.
 
-Authors write directives (see course.master); this step owns everything derived from them, so
+Authors write directives (see core.chapter); this step owns everything derived from them, so
 no nbgrader id, point value or lock is ever typed by hand. Running it twice changes nothing.
 """
 from __future__ import annotations
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
-from .master import Cell, MasterError, parse_cells, read_master, setup_source
+from core import paths
+from core.chapter import (INCLUDE_SOURCE, Cell, Chapter, MasterError, chapter_slug, parse_cells,
+                          read_master, setup_source)
 
 SECTION = re.compile(r"^# %% setup (?P<name>\w+)\s*$", re.M)
 
@@ -42,8 +44,22 @@ def nbgrader_metadata(cell: Cell) -> dict | None:
     return None
 
 
+def included_source(ident: str, where: str) -> str:
+    """The cell ``#| include SLUG:NAME`` stands for: the export cell of the earlier chapter SLUG
+    that defines NAME, with the include directive first."""
+    match = INCLUDE_SOURCE.match(ident)
+    masters = paths.all_masters()
+    source = next((m for m in masters if match and chapter_slug(m) == match["slug"]), None)
+    here = next((m for m in masters if m.name == Path(where).name), None)
+    if source is None or here is None or masters.index(source) >= masters.index(here):
+        raise MasterError(f"{where}: '#| include {ident}' takes from an earlier chapter only.")
+    body = Chapter.read(source).exported(match["name"]).body.strip("\n")
+    return f"#| include {ident}\n{body}"
+
+
 def sync_notebook(nb, where: str, sections: dict[str, str]):
-    """Return the master with stamped setup cells and nbgrader metadata (nb is not modified)."""
+    """Return the master with stamped setup and include cells and nbgrader metadata (nb is not
+    modified)."""
     nb = nbformat.from_dict(nb)
     for cell in parse_cells(nb, where):
         node = cell.node
@@ -52,6 +68,8 @@ def sync_notebook(nb, where: str, sections: dict[str, str]):
                 raise MasterError(f"{where}, cell {cell.index}: no setup section {cell.ident!r} "
                                   f"in {paths.SETUP_CELLS.name} (has {sorted(sections)}).")
             node.source = setup_source(cell.ident, sections[cell.ident])
+        elif cell.role == "include":
+            node.source = included_source(cell.ident, where)
         meta = nbgrader_metadata(cell)
         if meta is None:
             node.metadata.pop("nbgrader", None)

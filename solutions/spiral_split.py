@@ -28,7 +28,6 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import ast
 import re
-from collections import OrderedDict
 
 # 'Name' or 'Name(arguments)', with optional spaces around
 _ACTIVATION_TEXT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
@@ -63,6 +62,9 @@ def make_activation(actv: str) -> nn.Module:
         raise ValueError(f"the arguments of activation {actv!r} should be plain numbers, "
                          f"strings or booleans ({err})") from None
     return module_class(*args, **kwargs)
+
+
+from collections import OrderedDict
 
 
 class Net(nn.Module):

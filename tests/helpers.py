@@ -6,8 +6,8 @@ from pathlib import Path
 
 import nbformat
 
-from course import paths
-from course.master import parse_directive
+from core import paths
+from core.chapter import parse_directive
 
 
 def student_notebook(chapter_file: str):

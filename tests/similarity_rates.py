@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import nbformat
 
 from autograder.instructor.similarity import THRESHOLD, Code, compare, given_code, submission_code
-from course import paths
+from core import paths
 from tests.helpers import student_notebook, with_answers
 
 CATALOGS = {"relu_approximation": "01_relu_approximation.ipynb",

@@ -13,8 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import book, pages, paths
-from course.master import BEGIN_SOLUTION, END_SOLUTION
+from core import paths
+from course import book, pages
+from core.chapter import BEGIN_SOLUTION, END_SOLUTION
 
 # The chapter these tests read: the first of those built (all, or the subset $CHAPTERS names).
 CHAPTER = paths.masters()[0].stem

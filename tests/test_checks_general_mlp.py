@@ -143,8 +143,8 @@ def test_checks_are_repeatable():
 
 def visible_checks() -> dict[str, str]:
     """check id -> the code of the check cell a student sees (the hidden block dropped)."""
-    from course import paths
-    from course.master import parse_cells, read_master, without_hidden_tests
+    from core import paths
+    from core.chapter import parse_cells, read_master, without_hidden_tests
     master = paths.BOOK / "02_general_mlp.ipynb"
     return {c.ident: without_hidden_tests(c.body)
             for c in parse_cells(read_master(master), master.name) if c.role == "check"}

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from autograder.checks.compare import CheckFailed
 from autograder.hidden import check, check_function, reference_module
 from autograder.sandbox import loopback
-from course import paths
+from core import paths
 from tests.catalog.mnist import CHECKED_OBJECTS, CHECKS, CORRECT, WRONG
 from tests.helpers import find_cell, run_answer
 

@@ -12,8 +12,8 @@ from tqdm.auto import tqdm
 from autograder.checks.compare import CheckFailed
 from autograder.hidden import check, reference_module
 from autograder.sandbox import loopback
-from course import paths
-from course.master import parse_cells, read_master, without_hidden_tests
+from core import paths
+from core.chapter import parse_cells, read_master, without_hidden_tests
 from tests.catalog.spiral_split import CHECKS, CORRECT, WRONG, WRONG_MESSAGES
 from tests.helpers import run_answer
 

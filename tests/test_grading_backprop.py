@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from autograder.checks.compare import CheckFailed
-from course import paths
+from core import paths
 from tests.catalog.backprop import CORRECT, WRONG
 from tests.helpers import feedback_errors, graded_fixture, student_notebook, with_answers
 from tests.test_checks_backprop import CHECKS, student_object

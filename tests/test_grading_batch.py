@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grade import grade
-from course import paths
+from core import paths
 from tests.catalog.relu_approximation import CORRECT, WRONG
 from tests.corpus.make_corpus import CASES, FULL, LMS_CASES, build_bad
 from tests.helpers import student_notebook, with_answers, write

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from course import paths
+from core import paths
 from tests.corpus.make_corpus import FULL, build_class
 
 pytestmark = pytest.mark.slow

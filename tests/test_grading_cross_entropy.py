@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from autograder.grade import grade
-from course import paths
+from core import paths
 from tests.catalog.cross_entropy import (ATTACKS, CHECKS, CORRECT, LOSES, STABLE, VALUES,
                                          VECTORISED, WRONG)
 from tests.helpers import student_notebook, with_answers

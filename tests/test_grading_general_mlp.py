@@ -6,7 +6,7 @@ import itertools
 import nbformat
 import pytest
 
-from course import paths
+from core import paths
 from tests.catalog import general_mlp as catalog
 from tests.catalog.general_mlp import CHAPTER, CHECKS, CORRECT, SLUG, SOLVED, WRONG
 from tests.helpers import (assert_points, check_points, expected_points, feedback_errors,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from course import paths
+from core import paths
 from tests.catalog.relu_approximation import CORRECT
 from tests.helpers import student_notebook, with_answers, write
 

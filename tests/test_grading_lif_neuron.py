@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from autograder.grade import grade
-from course import paths
+from core import paths
 from tests.catalog.lif_neuron import CORRECT, WRONG
 from tests.helpers import find_cell, student_notebook, with_answers
 

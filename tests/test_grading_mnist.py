@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from autograder.grade import grade
-from course import mnist_data, paths
+from core import mnist_data, paths
 from tests.catalog.mnist import CHECKS, CORRECT, WRONG
 from tests.helpers import student_notebook, with_answers
 

@@ -6,7 +6,7 @@ import re
 import nbformat
 import pytest
 
-from course import paths
+from core import paths
 from tests.catalog import relu_approximation as catalog
 from tests.catalog.relu_approximation import CHAPTER, CORRECT, EXERCISE, SLUG, WRONG
 from tests.helpers import (assert_points, check_points, expected_points, feedback_errors, find_cell,

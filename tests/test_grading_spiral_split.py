@@ -16,7 +16,7 @@ import copy
 import nbformat
 import pytest
 
-from course import paths
+from core import paths
 from tests.catalog.spiral_split import CHECKS, CORRECT, WRONG
 from tests.helpers import find_cell, graded_fixture, student_notebook, with_answers
 

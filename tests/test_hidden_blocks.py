@@ -9,8 +9,8 @@ import ast
 import pytest
 
 from autograder.hidden import CHECKS_DIR
-from course import paths
-from course.master import BEGIN_HIDDEN, chapter_slug, parse_cells, read_master
+from core import paths
+from core.chapter import BEGIN_HIDDEN, chapter_slug, parse_cells, read_master
 
 MASTERS = sorted(paths.BOOK.glob("[0-9][0-9]_*.ipynb"))
 IMPORT = "from autograder.hidden import check"

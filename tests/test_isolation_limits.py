@@ -15,8 +15,8 @@ import nbformat
 import pytest
 
 from autograder.grade import build_bundle, grade
-from autograder.worker import Limits, grade_task
-from course import paths
+from autograder.worker import Job, Limits, grade_task
+from core import paths
 from tests.catalog.relu_approximation import CORRECT
 from tests.helpers import student_notebook, with_answers, write
 
@@ -225,7 +225,7 @@ time.sleep(60)
 
 def grade_in_this_process(job, bundle, report):
     """A grading worker of its own (spawned): grade one job, report the result."""
-    report.put(grade_task(job, bundle)["status"])
+    report.put(grade_task(job, bundle).status)
 
 
 def worker_run(tmp_path, code: str, kill: bool):
@@ -234,7 +234,7 @@ def worker_run(tmp_path, code: str, kill: bool):
     bundle = build_bundle(str(paths.master_for("relu_approximation")),
                           Limits(timeout_notebook=120), True, tmp_path / "state")
     data = nbformat.writes(attack_notebook(code)).encode()
-    job = {"key": "k", "student": "s", "file": "s.ipynb", "data": data, "notes": []}
+    job = Job("k", "s", "s.ipynb", data)
     context = multiprocessing.get_context("spawn")
     report = context.Queue()
     worker = context.Process(target=grade_in_this_process, args=(job, bundle, report))

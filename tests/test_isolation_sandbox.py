@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from autograder.grade import grade
-from course import paths
+from core import paths
 from tests.catalog.relu_approximation import CORRECT, WRONG
 from tests.helpers import student_notebook, with_answers, write
 

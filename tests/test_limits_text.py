@@ -12,7 +12,7 @@ import pytest
 from autograder import collect as collect_module
 from autograder.collect import collect
 from autograder.repair import SubmissionError, read_notebook, repair
-from course import paths
+from core import paths
 from tests.helpers import student_notebook
 
 CHAPTER = "01_relu_approximation.ipynb"

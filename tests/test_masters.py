@@ -3,13 +3,13 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course import paths
+from core import paths
 from course.cli import main as cli_main
 import json
 import re
 
 from course.leaks import leaks
-from course.master import MasterError, for_students, parse_cells, parse_directive, read_master
+from core.chapter import MasterError, for_students, parse_cells, parse_directive, read_master
 from course.sync import setup_sections, sync_notebook
 
 GOOD_EXERCISE = "#| exercise f\ndef f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from course import mnist_data
+from core import mnist_data
 
 # Published md5 sums of the four classic uncompressed files (the .gz md5s in torchvision's
 # MNIST.resources are those of the compressed downloads).
@@ -108,7 +108,7 @@ def test_a_damaged_file_is_replaced(root, tmp_path):
 
 
 def test_command_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "course.mnist_data", str(tmp_path / "data"), "--verify"],
+    done = subprocess.run([sys.executable, "-m", "core.mnist_data", str(tmp_path / "data"), "--verify"],
                           capture_output=True, text=True, cwd=mnist_data.Path(__file__).parents[1])
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str((tmp_path / "data").resolve())

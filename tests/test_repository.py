@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from course import paths
+from core import paths
 
 
 def git(*args: str) -> subprocess.CompletedProcess:

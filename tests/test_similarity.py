@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from autograder.instructor.similarity import THRESHOLD, chapter_codes, compare, write_report
-from course import paths
+from core import paths
 from tests.catalog.relu_approximation import CORRECT
 from tests.corpus.make_corpus import to_bytes
 from tests.corpus.term_class import PLANTED

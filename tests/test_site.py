@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from course import paths
+from core import paths
 
 SCREENSHOTS = paths.BUILD / "browser"
 

@@ -13,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from course import paths
+from core import paths
 from tests.colab_env import make_venv
 from tests.helpers import student_notebook, with_answers
 

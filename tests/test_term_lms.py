@@ -12,7 +12,7 @@ from autograder.grade import Result, Store
 from autograder.instructor.gradebook import GradebookError, read_chapter, write_term
 from autograder.instructor.handgrade import Chapter, Snapshot, finish
 from autograder.instructor.lms import LmsError, write_canvas, write_moodle
-from course import paths
+from core import paths
 
 CANVAS = "doejane_10001_700001_Copy of 01_relu_approximation.ipynb"
 MOODLE = "Ana Lima_10002_assignsubmission_file_/01_relu_approximation.ipynb"

@@ -299,17 +299,17 @@ def prompts(slug: str) -> dict[str, str]:
     import nbformat
 
     from autograder.repair import cell_key
-    from course import paths
+    from core import paths
+    from core.chapter import TEXT_STUB, strip_markdown_directive
     try:
         student = nbformat.read(str(paths.STUDENTS / paths.master_for(slug).name), as_version=4)
     except (OSError, ValueError, LookupError, SystemExit):
         return {}
     found = {}
     for cell in student.cells:
-        key = cell_key(cell) if "YOUR ANSWER HERE" in cell.source else None
+        key = cell_key(cell) if TEXT_STUB in cell.source else None
         if key and key.startswith("think:"):
-            found[key.split(":", 1)[1]] = re.sub(r"^\s*<!--\s*#\|.*?-->\s*\n?", "",
-                                                 cell.source.split("YOUR ANSWER HERE")[0])
+            found[key.split(":", 1)[1]] = strip_markdown_directive(cell.source.split(TEXT_STUB)[0])
     return found
 
 
@@ -403,7 +403,7 @@ def finish(results: list, chapter, out: Path, store, snapshot: Snapshot) -> dict
 
     Raises HandGradeError before writing anything when the file has a bad row or was changed
     during the run."""
-    from autograder import grade as grading
+    from autograder.results import write_outputs
     out = Path(out)
     by_student = {r.student: r for r in results}
     rows = read_rows(snapshot, by_student)
@@ -412,7 +412,7 @@ def finish(results: list, chapter, out: Path, store, snapshot: Snapshot) -> dict
     state = update_state(load_state(out), rows, by_student)
     save_state(out, state)
     outcomes = apply(results, state)
-    grading.write_outputs(results, chapter, out, store)
+    write_outputs(results, chapter, out, store)
     add_feedback(results, outcomes)
     snapshot.check_unchanged("grades.csv and feedback include the file as it was when the run "
                              "started")
@@ -423,7 +423,7 @@ def finish(results: list, chapter, out: Path, store, snapshot: Snapshot) -> dict
 
 def regrade_by_hand(out: Path) -> tuple[list, dict]:
     """`python -m course handgrade OUT`: apply hand_grades.csv to the last grading run's results."""
-    from autograder.grade import Store
+    from autograder.results import Store
     out = Path(out)
     if not (out / AUTO).exists():
         raise HandGradeError(f"{out} holds no grading run of this version (no {AUTO}); run "
@@ -443,7 +443,7 @@ def save_auto(out: Path, results: list, chapter) -> None:
 
 
 def load_auto(out: Path) -> tuple[list, Chapter]:
-    from autograder.grade import Result
+    from autograder.results import Result
     record = json.loads((Path(out) / AUTO).read_text())
     names = {f.name for f in fields(Result)}
     results = [Result(**{k: v for k, v in r.items() if k in names}) for r in record["results"]]

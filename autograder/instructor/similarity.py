@@ -80,7 +80,7 @@ def submission_code(data: bytes, student_nb) -> str | None:
 def chapter_codes(chapter: str, submissions, convention: str = "auto",
                   pattern: str | None = None) -> tuple[list[Code], str]:
     from autograder.collect import collect
-    from course import paths
+    from core import paths
     student_nb = nbformat.read(str(paths.STUDENTS / paths.master_for(chapter).name), as_version=4)
     codes = []
     for sub in collect(submissions, convention=convention, pattern=pattern):

@@ -40,6 +40,7 @@ from . import zygote as zygote_module
 
 ZYGOTE = Path(zygote_module.__file__).resolve()
 CLIENT = Path(__file__).resolve().parent / "kernel_client.py"
+PROTOCOL = Path(__file__).resolve().parent / "protocol.py"
 SANDBOX_IPC = "/ipc"
 SANDBOX_HOME = "/home/student"
 SANDBOX_CLIENT = "/opt/mlp-grader"
@@ -131,9 +132,11 @@ def kernel_environment(home: str, tmp: str, client_dir: str, data_dir: str | Non
 
 
 def client_files() -> dict[str, str]:
-    """What the kernel gets as ``autograder``: the client, and nothing else of the grader."""
+    """What the kernel gets as ``autograder``: the client and its wire protocol, nothing else."""
     return {"autograder/__init__.py": '"""The course grader, as a grading kernel sees it."""\n',
-            "autograder/hidden.py": CLIENT.read_text()}
+            "autograder/hidden.py": CLIENT.read_text(),
+            "autograder/sandbox/__init__.py": "",
+            "autograder/sandbox/protocol.py": PROTOCOL.read_text()}
 
 
 def probe_sandbox() -> None:
@@ -415,7 +418,7 @@ class KernelJob:
             try:
                 self.process = ForkedKernel(self.zygote, self.spec(connection), peer.fileno(),
                                             self.startup_timeout)
-            except KernelStartError as err:
+            except (KernelStartError, SandboxUnavailable) as err:
                 self.start_error = err      # the grader's fault: nbgrader's log buries it
                 raise
             finally:

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import socket
 
-from autograder.checks.compare import CheckFailed
-from autograder.hidden import CHECKS_DIR, SOLUTIONS_DIR
+from core import paths
 
 from . import kernel_client
 from .oracle import Oracle, load_module
+from .protocol import CheckFailed
 
 _MODULES: dict = {}
 
 
 def _modules(chapter: str):
-    checks_path, reference_path = CHECKS_DIR / f"{chapter}.py", SOLUTIONS_DIR / f"{chapter}.py"
+    checks_path, reference_path = paths.CHECKS / f"{chapter}.py", paths.SOLUTIONS / f"{chapter}.py"
     key = (chapter, checks_path.stat().st_mtime_ns, reference_path.stat().st_mtime_ns)
     if key not in _MODULES:
         _MODULES[key] = (load_module(f"_checks_{chapter}", checks_path.read_text(), str(checks_path)),

@@ -5,7 +5,7 @@ socket pair whose other end is the kernel's ``$MLP_ORACLE_FD``. For each ``check
 runs ``check_<name>(*proxies, reference=<solution module>)`` from the chapter's checks module,
 records the verdict (pass / fail / error, with the message), and sends the verdict back. The
 kernel never sees the checks or the reference; what it sends is decoded without pickle
-(:mod:`autograder.sandbox.kernel_client`'s codec), in frames of bounded size.
+(:mod:`autograder.sandbox.protocol`'s codec), in frames of bounded size.
 
 A :class:`RemoteObject` stands for one object in the kernel. Calls, attribute access, items,
 iteration, operators (with reflected and in-place forms), ``len``, ``bool``, ``repr``, ``float``
@@ -23,8 +23,7 @@ import threading
 import types
 import zlib
 
-from .kernel_client import (MAX_FRAME, Codec, ProtocolError, exception_info, recv_frame,
-                            send_frame)
+from .protocol import MAX_FRAME, Codec, ProtocolError, exception_info, recv_frame, send_frame
 
 _LOCAL = threading.local()
 TENSOR_CACHE = 256 << 20

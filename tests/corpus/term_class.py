@@ -25,7 +25,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from course import paths
+from core import paths
 from tests.catalog import cross_entropy, spiral_split
 from tests.corpus.make_corpus import FIRST, LAST, build_class, to_bytes
 from tests.helpers import find_cell, student_notebook, with_answers

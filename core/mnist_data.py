@@ -18,8 +18,8 @@ Everything downloaded or converted is cached in ``$MLP_COURSE_CACHE`` (default
 
 Use::
 
-    python -m course.mnist_data ROOT      # provision ROOT/MNIST/raw, print ROOT
-    python -m course.mnist_data           # the default root: $MLP_COURSE_CACHE/data
+    python -m core.mnist_data ROOT      # provision ROOT/MNIST/raw, print ROOT
+    python -m core.mnist_data           # the default root: $MLP_COURSE_CACHE/data
 
 and in Python ``provision(root) -> root`` (idempotent; a few stat calls when already there).
 The chapter reads ``DATA_ROOT = os.environ.get("MLP_COURSE_DATA", "data")``: point
@@ -239,7 +239,7 @@ def provision(root: Path | str | None = None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m course.mnist_data",
+        prog="python -m core.mnist_data",
         description="Provision the classic MNIST IDX files into ROOT/MNIST/raw for "
                     "torchvision.datasets.MNIST(ROOT, download=True), without the internet.")
     parser.add_argument("root", nargs="?", type=Path, default=None,

@@ -9,6 +9,7 @@ SETUP_CELLS = BOOK / "setup_cells.py"  # the shared setup cells, stamped into ev
 STUDENTS = ROOT / "students"          # generated student notebooks (what Colab opens)
 SOLUTIONS = ROOT / "solutions"        # generated reference modules (what hidden checks use)
 AUTOGRADER = ROOT / "autograder"      # nbgrader config, preprocessors, hidden checks, grader
+CHECKS = AUTOGRADER / "checks"        # hidden checks, one module per chapter
 NBGRADER_CONFIG = AUTOGRADER / "nbgrader_config.py"
 BUILD = ROOT / "_build"               # everything made by builds; never committed
 BOOK_CONFIG = ROOT / "_config.yml"    # Jupyter Book settings (also the repository URL for links)
