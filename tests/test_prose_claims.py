@@ -19,7 +19,7 @@ from typing import Callable
 import nbformat
 import pytest
 
-from course import paths
+from core import paths
 
 NUM = r"([-+]?\d[\d,]*\.?\d*(?:e[-+]?\d+)?)"
 
