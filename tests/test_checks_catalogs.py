@@ -16,7 +16,7 @@ from tests.helpers import RUNNER_NAMES, by_exercise, check_failures, mistake_rep
 
 # The chapters whose catalogs have the common form (SLUG, CHECKS, CORRECT, WRONG, MISTAKES,
 # objects()); the others are still checked by their own tests/test_checks_<slug>.py.
-SLUGS = ["relu_approximation", "general_mlp"]
+SLUGS = ["relu_approximation", "general_mlp", "cross_entropy"]
 
 
 def catalog(slug):
@@ -61,5 +61,8 @@ def test_wrong_answers_are_told_their_own_mistake(slug, exercise, name, runner):
                               source_of(cat, code))
     assert mistake_report(messages, by_exercise(cat, "MISTAKES")[exercise], name) == []
     if runner == "grader":  # the same checks fail, with the same messages, as in-process
-        assert messages == check_failures(slug, cat.CHECKS[exercise], cat.objects(exercise, code),
-                                          "in_process", source_of(cat, code))
+        in_process = check_failures(slug, cat.CHECKS[exercise], cat.objects(exercise, code))
+        if getattr(cat, "NEEDS_SOURCE", False):  # the grader reads the code, in-process counts calls
+            assert set(messages) == set(in_process)
+        else:
+            assert messages == in_process

@@ -39,6 +39,10 @@ def call(student, *args, what: str, **kwargs):
 _MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
+_BROADCAST = re.compile(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) "
+                        r"at non-singleton dimension (\d+)")
+
+
 def explain(err) -> str:
     """What PyTorch's error means for the student's code, with the shapes involved ('' when it
     is not one of the errors students meet most)."""
@@ -55,6 +59,13 @@ def explain(err) -> str:
         return (". Two tensors of different dtypes met (e.g. float32 weights and a float64 input): "
                 "keep the dtype you are given; do not create tensors of another dtype or convert "
                 "the input.")
+    match = _BROADCAST.search(text)
+    if match:
+        a, b, dim = match.groups()
+        return (f". Two tensors whose sizes ({a} and {b} in dimension {dim}) do not broadcast met: "
+                "check the shape of each intermediate result; a per-row result (a row's maximum or "
+                "sum) that is combined with the rows again keeps its dimension, shape (N, 1), "
+                "with keepdim=True.")
     if "Module.__init__() call" in text:
         return (". Call super().__init__() first in __init__, before assigning any layer or "
                 "parameter to self.")
