@@ -16,7 +16,7 @@ from tests.helpers import RUNNER_NAMES, by_exercise, check_failures, mistake_rep
 
 # The chapters whose catalogs have the common form (SLUG, CHECKS, CORRECT, WRONG, MISTAKES,
 # objects()); the others are still checked by their own tests/test_checks_<slug>.py.
-SLUGS = ["relu_approximation", "general_mlp", "cross_entropy"]
+SLUGS = ["relu_approximation", "general_mlp", "cross_entropy", "spiral_split", "lif_neuron"]
 
 
 def catalog(slug):

@@ -63,9 +63,9 @@ def explain(err) -> str:
     if match:
         a, b, dim = match.groups()
         return (f". Two tensors whose sizes ({a} and {b} in dimension {dim}) do not broadcast met: "
-                "check the shape of each intermediate result; a per-row result (a row's maximum or "
-                "sum) that is combined with the rows again keeps its dimension, shape (N, 1), "
-                "with keepdim=True.")
+                "print the shape of each intermediate result; a reduction (max, sum, argmax) over "
+                "the wrong dim, or one without keepdim=True whose result meets the rows again, "
+                "gives such shapes.")
     if "Module.__init__() call" in text:
         return (". Call super().__init__() first in __init__, before assigning any layer or "
                 "parameter to self.")

@@ -118,7 +118,7 @@ MISTAKES = {"cross_entropy_loss": {
     "indexes_columns_only": r"a whole column per label",
     "returns_python_float": r"should return a tensor",
     "sign_flipped": r"wrong sign",
-    "max_without_keepdim": r"shape \(N, 1\)",
+    "max_without_keepdim": r"do not broadcast.*without keepdim=True",
     "shifts_input_in_place": r"leave its input x unchanged",
     "casts_to_float32": r"torch\.float64 loss",
     "calls_the_builtin": r"compute the loss itself",
