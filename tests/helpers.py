@@ -56,10 +56,11 @@ def variant(source: str, *replacements: tuple[str, str]) -> str:
     return source
 
 
-def solution_source(slug: str, *names: str, after: str = "") -> str:
+def solution_source(slug: str, *names: str, after: str = "", bare: bool = False) -> str:
     """The source of the top-level definitions ``names`` of the generated solution module
     ``solutions/<slug>.py``, in file order, as an answer cell would hold them (plus ``after``):
-    catalogs build on today's reference answer, never on a pasted copy of yesterday's."""
+    catalogs build on today's reference answer, never on a pasted copy of yesterday's. ``bare``:
+    without comments and docstrings, as a student who deletes the skeleton's hands it in."""
     import ast
     text = (paths.ROOT / "solutions" / f"{slug}.py").read_text()
     tree = ast.parse(text)
@@ -69,7 +70,37 @@ def solution_source(slug: str, *names: str, after: str = "") -> str:
             found[node.name] = ast.get_source_segment(text, node, padded=True)
     missing = [n for n in names if n not in found]
     assert not missing, f"solutions/{slug}.py defines no {missing}"
+    if bare:
+        found = {n: without_comments(code) for n, code in found.items()}
     return "\n" + "\n\n\n".join(found[n] for n in names) + "\n" + (f"\n\n{after.strip()}\n" if after else "")
+
+
+def without_comments(source: str) -> str:
+    """``source`` without its comments and docstrings (and the lines they leave empty)."""
+    import ast
+    import io
+    import tokenize
+    drop = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                drop.update(range(first.lineno, first.end_lineno + 1))
+    comments = {tok.start[0]: tok.start[1] for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                if tok.type == tokenize.COMMENT}
+    lines = []
+    for number, line in enumerate(source.split("\n"), 1):
+        if number in drop:
+            continue
+        if number in comments:
+            line = line[:comments[number]].rstrip()
+            if not line.strip():
+                continue
+        if not line.strip() and lines and lines[-1].rstrip().endswith(":"):
+            continue   # the blank line a class docstring left after the header
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def check_points(chapter_file: str) -> dict[str, float]:

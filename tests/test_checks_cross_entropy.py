@@ -37,11 +37,9 @@ def failures(fn, runner=check, source: str | None = None) -> dict[str, str]:
     return found
 
 
-@pytest.mark.parametrize("runner", sorted(RUNNERS))
-@pytest.mark.parametrize("name", sorted(CORRECT[EXERCISE]))
-def test_correct_answers_pass_every_check(name, runner):
-    code = CORRECT[EXERCISE][name]
-    assert failures(load(code), RUNNERS[runner], code) == {}
+# Every correct answer, and every wrong answer's feedback naming its own mistake, in-process and
+# through the oracle: tests/test_checks_catalogs.py. Here: each wrong answer loses exactly the
+# checks it gets wrong.
 
 
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
@@ -54,7 +52,7 @@ def test_wrong_answers_lose_exactly_what_they_get_wrong(name, runner):
 
 
 def test_catalog_is_big_enough():
-    assert len(WRONG[EXERCISE]) >= 5 and len(CORRECT[EXERCISE]) >= 2
+    assert len(WRONG[EXERCISE]) >= 5 and len(CORRECT[EXERCISE]) >= 4
     assert set(LOSES) == set(WRONG[EXERCISE])
 
 
@@ -90,7 +88,10 @@ def test_reference_passes_and_stub_reports_not_implemented():
     ("returns_python_float", VALUES, r"should return a tensor"),
     ("shifts_input_in_place", VALUES, r"(leave its input x unchanged|raised)"),
     ("casts_to_float32", VALUES, r"torch.float64 loss"),
-    ("indexes_columns_only", VALUES, r"wrong|raised"),
+    ("indexes_columns_only", VALUES, r"x\[:, labels\], a whole column per label"),
+    ("max_without_keepdim", VALUES, r"sizes \(4 and 2 in dimension 1\) do not broadcast.*keepdim=True"),
+    ("sign_flipped", VALUES, r"wrong sign"),
+    ("shift_not_added_back", VALUES, r"add m back after the log"),
 ])
 def test_messages_say_what_is_wrong(name, check_id, pattern):
     import re

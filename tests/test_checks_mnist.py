@@ -56,30 +56,13 @@ def failures(exercise: str, code: str, reference, helpers, runner=check) -> dict
     return found
 
 
-CORRECT_CASES = [(e, v) for e, variants in CORRECT.items() for v in variants]
-WRONG_CASES = [(e, v) for e, variants in WRONG.items() for v in variants]
-
-
 def test_catalog_is_big_enough():
     for exercise in CHECKS:
-        assert len(CORRECT[exercise]) >= 2 and len(WRONG[exercise]) >= 5, exercise
+        assert len(CORRECT[exercise]) >= 4 and len(WRONG[exercise]) >= 5, exercise
 
 
-@pytest.mark.parametrize("runner", sorted(RUNNERS))
-@pytest.mark.parametrize("exercise,name", CORRECT_CASES)
-def test_correct_answers_pass_every_check(exercise, name, runner, reference, helpers):
-    assert failures(exercise, CORRECT[exercise][name], reference, helpers, RUNNERS[runner]) == {}
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")  # e.g. MSELoss on mismatched shapes
-@pytest.mark.parametrize("runner", sorted(RUNNERS))
-@pytest.mark.parametrize("exercise,name", WRONG_CASES)
-def test_wrong_answers_fail_a_check_with_a_message(exercise, name, runner, reference, helpers):
-    messages = failures(exercise, WRONG[exercise][name], reference, helpers, RUNNERS[runner])
-    assert messages, f"{exercise}/{name} passed every hidden check"
-    assert all("should" in m or "raised" in m for m in messages.values()), messages
-    if runner == "grader":  # the same checks fail, with the same message, as in-process
-        assert messages == failures(exercise, WRONG[exercise][name], reference, helpers)
+# Every catalog entry, in-process and through the oracle (correct ones pass, wrong ones are told
+# their own mistake and no other): tests/test_checks_catalogs.py.
 
 
 # The mistakes the issue names (and a few more) get a message that names them.

@@ -1,10 +1,10 @@
-"""Real nbgrader grading of the spiral-split chapter, in one batch of 13 submissions:
+"""Real nbgrader grading of the spiral-split chapter, in one batch of 14 submissions:
 
 - the solved master: full marks on every autograded cell, the Think! answers "needs review";
 - the untouched student notebook: 0 on every cell;
 - six submissions zipping the catalog's first six WRONG answers of both exercises (submission i
   holds wrong answer i of each): both exercises lose points on their own check cells;
-- five submissions zipping the CORRECT answers (a shuffle by NumPy's generator among them):
+- six submissions zipping the CORRECT answers (a shuffle by NumPy's generator among them):
   full marks.
 
 The other WRONG answers fail the same hidden checks in-process (tests/test_checks_spiral_split.py
@@ -61,7 +61,7 @@ def submissions():
 
 def test_the_batch_covers_the_catalog():
     cases = submissions()
-    assert len(cases) <= 13
+    assert len(cases) <= 14
     for exercise, variants in CORRECT.items():
         for name in variants:
             assert any(name in case for case in cases if case.startswith("correct_")), name

@@ -37,6 +37,13 @@ def call(student, *args, what: str, **kwargs):
 _MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
+_BROADCAST = re.compile(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) "
+                        r"at non-singleton dimension (\d+)")
+
+
+_RESHAPE = re.compile(r"shape '\[([^\]]*)\]' is invalid for input of size (\d+)")
+
+
 def explain(err) -> str:
     """What PyTorch's error means for the student's code, with the shapes involved ('' when it
     is not one of the errors students meet most)."""
@@ -53,6 +60,19 @@ def explain(err) -> str:
         return (". Two tensors of different dtypes met (e.g. float32 weights and a float64 input): "
                 "keep the dtype you are given; do not create tensors of another dtype or convert "
                 "the input.")
+    match = _BROADCAST.search(text)
+    if match:
+        a, b, dim = match.groups()
+        return (f". Two tensors whose sizes ({a} and {b} in dimension {dim}) do not broadcast met: "
+                "print the shape of each intermediate result; a reduction (max, sum, argmax) over "
+                "the wrong dim, or one without keepdim=True whose result meets the rows again, "
+                "gives such shapes.")
+    match = _RESHAPE.search(text)
+    if match:
+        shape, size = match.groups()
+        return (f". A reshape (or view) to [{shape}] got {size} values, which that shape cannot "
+                "hold: check how many values the tensor has before it (torch.bincount, for one, "
+                "returns max + 1 counts unless minlength is given).")
     if "Module.__init__() call" in text:
         return (". Call super().__init__() first in __init__, before assigning any layer or "
                 "parameter to self.")

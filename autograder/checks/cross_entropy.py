@@ -86,8 +86,9 @@ def compare(student, reference, x, labels, context: str, hint: str, grad: bool =
         fail(f"cross_entropy_loss should give {expected.item():.6g}{context}, but it gives "
              f"{out.reshape(-1)[0].item()}. {hint}")
     got, want = out.detach().reshape(()).double().cpu().item(), expected.item()
-    if abs(got - want) > tolerance(x):
-        fail(f"the loss is wrong{context}: it is {got:.8g} but should be {want:.8g}. {hint}")
+    if not abs(got - want) <= tolerance(x):
+        fail(f"the loss is wrong{context}: it is {got:.8g} but should be {want:.8g}"
+             f"{diagnose(got, x, labels)}. {hint}")
     if grad:
         gradient = student_gradient(student, x, labels, context)
         if gradient is None:
@@ -102,6 +103,32 @@ def compare(student, reference, x, labels, context: str, hint: str, grad: bool =
                      hint="The loss should be built from x with differentiable tensor operations.")
 
 
+def diagnose(got: float, x: torch.Tensor, labels: torch.Tensor) -> str:
+    """What a wrong loss is, where it is what a common mistake gives ('' otherwise): the values
+    of the mistakes are computed here, in float64, from the same logits."""
+    x = x.detach().double().cpu()
+    labels = labels.cpu()
+    n = x.shape[0]
+    m = x.max(dim=1).values
+    log_sum_exp = torch.logsumexp(x, dim=1)
+    right = log_sum_exp - x[torch.arange(n), labels]
+    mistakes = [
+        (right.sum(), ": it is the sum over the batch, N times the mean; average the per-sample "
+                      "losses (.mean()), do not sum them"),
+        (-right.mean(), ": it has the wrong sign; each sample's loss is the log-sum-exp minus the "
+                        "true-class logit, which is never negative"),
+        ((right - m).mean(), ": it misses the row maximum m that the shift took out; add m back "
+                             "after the log, log(sum(exp(x))) = m + log(sum(exp(x - m)))"),
+        (log_sum_exp.mean() - x[:, labels].mean(),
+         ": it uses x[:, labels], a whole column per label (shape (N, N)); take one logit per "
+         "sample, x[torch.arange(N), labels]"),
+    ]
+    for value, why in mistakes:
+        if n > 1 and abs(got - float(value)) <= 1e-5 * max(1.0, abs(float(value))):
+            return why
+    return ""
+
+
 def student_gradient(student, x, labels, context: str):
     """d loss / d x of the student's function, by autograd where the student's code runs; None
     when the function does not take its labels as `labels` (the values are still checked)."""
@@ -113,6 +140,10 @@ def student_gradient(student, x, labels, context: str):
     except Exception as err:  # noqa: BLE001 (the student's code, run by autograd)
         if "unexpected keyword argument 'labels'" in str(err):
             return None
+        if "in-place operation" in str(err):  # seen here under the grader, where x is a copy
+            fail(f"cross_entropy_loss should leave its input x unchanged{context}, but it changes x "
+                 f"in place ({type(err).__name__}: {err}): write x - m, not x -= m (in-place "
+                 "operations change the caller's logits).")
         fail(f"autograd could not differentiate cross_entropy_loss{context}: it raised "
              f"{type(err).__name__}: {err}. Build the loss from x with tensor operations, and "
              "do not change x in place.")

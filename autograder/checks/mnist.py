@@ -216,7 +216,12 @@ def check_optimizer_and_loss_step(model, optimizer, loss_fn, *, reference):
     gen = generator(SLUG, "optimizer_and_loss")
     logits = torch.randn(8, 10, generator=gen) * 3
     targets = torch.randint(0, 10, (8,), generator=gen)
-    got = torch.as_tensor(call(loss_fn, logits, targets, what="loss_fn(outputs, targets)")).detach().cpu()
+    try:
+        got = call(loss_fn, logits, targets, what="loss_fn(outputs, targets)")
+    except CheckFailed as failure:
+        fail(f"{failure} loss_fn should be the cross-entropy, nn.CrossEntropyLoss(): it takes "
+             "outputs of shape (N, 10), the logits, and targets of shape (N,), the class numbers.")
+    got = torch.as_tensor(got).detach().cpu()
     if got.numel() != 1:
         fail(f"loss_fn should return one number (the mean over the batch), got shape {tuple(got.shape)}.")
     expected = F.cross_entropy(logits, targets)
@@ -540,8 +545,8 @@ def check_predict_values(predict, *ignored, reference):
     if predictions.is_floating_point() or predictions.dtype == torch.bool:
         fail(f"predictions should hold integer class indices (int64), got {predictions.dtype}.")
     if not torch.equal(predictions.long(), expected_pred):
-        fail("predictions should be the class with the largest output for each image "
-             "(argmax over dim=1).")
+        fail("predictions should be the class with the largest output for each image: the "
+             "softmax and the argmax both run over the classes (dim=1), never over the batch.")
     confidences = expect_shape("confidences", confidences, (12,))
     if torch.allclose(confidences.double(), logits.max(dim=1).values.double(), atol=1e-4):
         fail("confidences should be probabilities: the softmax of the outputs, not the raw outputs.")
@@ -578,8 +583,14 @@ def check_confusion_matrix_counts(confusion_matrix, *, reference):
                  "(a loop, index_put_ with accumulate=True, or torch.bincount).")
         if torch.allclose(got.double().sum(dim=1), torch.ones(classes, dtype=torch.float64)):
             fail(f"The matrix of {what} should hold counts, not fractions of each row.")
-        if int(got.sum()) != len(targets):
+        if torch.equal(got.double(), torch.diag(torch.diag(expected)).double()):
             fail(f"The matrix of {what} should count every image once (total {len(targets)}), "
-                 f"its entries add up to {int(got.sum())}.")
+                 f"but it counts only the correct predictions (the diagonal, {int(got.sum())} "
+                 "images): an image of class t predicted as p adds 1 at [t, p], right or wrong.")
+        if int(got.sum()) != len(targets):
+            uses_ten = "" if classes == 10 else (
+                f" With num_classes={classes}, use the num_classes argument everywhere, not 10.")
+            fail(f"The matrix of {what} should count every image once (total {len(targets)}), "
+                 f"its entries add up to {int(got.sum())}.{uses_ten}")
         expect_close(f"the matrix of {what}", got, expected, atol=0, rtol=0,
                      hint="Entry [t, p] counts the images of true class t predicted as p.")

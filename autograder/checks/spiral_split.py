@@ -18,8 +18,8 @@ import operator
 import torch
 from torch import nn
 
-from autograder.checks.compare import (call, expect_close, expect_shape, fail, fetch, generator,
-                                       in_student_kernel, in_student_kernel_ref)
+from autograder.checks.compare import (CheckFailed, call, expect_close, expect_shape, fail, fetch,
+                                       generator, in_student_kernel, in_student_kernel_ref)
 
 CHAPTER = "spiral_split"
 ORDER = "Return (X_test, y_test, X_train, y_train) in this order."
@@ -98,6 +98,40 @@ def row_ids(X: torch.Tensor) -> list:
     return X.detach().cpu().reshape(len(X), -1)[:, 0].tolist() if len(X) else []
 
 
+def diagnose_sizes(what, n, n_test, feature_shape, out):
+    """Name the common mistakes of the split's sizes, where the shapes tell them apart."""
+    shapes = [tuple(t.shape) for t in out]
+    right = [(n_test, *feature_shape), (n_test,), (n - n_test, *feature_shape), (n - n_test,)]
+    if shapes == right:
+        return
+    got_test, got_train = (shapes[0][0] if shapes[0] else None), (shapes[2][0] if shapes[2] else None)
+    if sorted(shapes) == sorted(right) and n - n_test != n_test:
+        fail(f"the four outputs should come as (X_test, y_test, X_train, y_train), the test set "
+             f"first, but they have the right shapes in another order ({what}). With N={n}: X_test "
+             f"{right[0]}, y_test {right[1]}, X_train {right[2]}, y_train {right[3]}.")
+    if got_test == int(0.8 * n) and got_train == n - got_test and got_test > n_test + 1:
+        fail(f"the test set should be the 20% (int(0.2 * N) = {n_test} of N={n} samples) and the "
+             f"training set the other {n - n_test}, but X_test holds the other 80% ({what}).")
+    if got_test == n_test + 1 and got_train == n - n_test - 1:
+        fail(f"X_test should hold int(0.2 * N) = {n_test} samples with N={n}, but it holds one "
+             f"sample too many ({what}): int() rounds down; no math.ceil, round or + 1.")
+    if got_test == n_test and got_train == n - n_test - 1:
+        fail(f"X_train should hold the other N - int(0.2 * N) = {n - n_test} samples, but it "
+             f"misses one sample ({what}): the training set starts right after the test set, "
+             "X[test_size:].")
+
+
+def diagnose_split(shuffle_and_split_data):
+    """Call the student's function on N=7, where the common mistakes of the sizes give shapes
+    that tell them apart (at N=1 a swapped return and a test set one sample too big look alike),
+    and fail naming the one it makes; return when it makes none of them."""
+    n = 7
+    X = torch.stack([torch.arange(n, dtype=torch.float32), torch.zeros(n)], dim=1)
+    y = torch.arange(n) % 2
+    what = f"shuffle_and_split_data on X of shape {tuple(X.shape)} with seed=0"
+    diagnose_sizes(what, n, int(0.2 * n), (2,), run_split(shuffle_and_split_data, X, y, 0, what))
+
+
 def check_split_form(what, X, y, out):
     X_test, y_test, X_train, y_train = out
     n = len(X)
@@ -156,7 +190,11 @@ def check_shuffle_and_split_data_split(shuffle_and_split_data, *, reference):
             if not (torch.equal(fetch(X_there).cpu(), X.cpu()) and torch.equal(fetch(y_there).cpu(), y.cpu())):
                 fail(f"X and y should be left as they were, but {what} changed them in place: "
                      "return shuffled copies (X = X[indices] makes one).")
-            check_split_form(what, X, y, out)
+            try:
+                check_split_form(what, X, y, out)
+            except CheckFailed:
+                diagnose_split(shuffle_and_split_data)   # fails naming the mistake, if common
+                raise
             check_split_content(what, X, y, out)
 
 

@@ -1,27 +1,24 @@
 """Student answers for the cross-entropy chapter, as the full source of the answer cell.
 
 ``CORRECT["cross_entropy_loss"][variant]`` must get full marks; ``WRONG[...][variant]`` must lose
-points, and ``LOSES[variant]`` names the checks it must fail (the others it must pass, so that an
+points with feedback that names ``MISTAKES[...][variant]`` (a regular expression) and no other
+mistake, and ``LOSES[variant]`` names the checks it must fail (the others it must pass, so that an
 answer loses exactly what it gets wrong). The code runs with torch, nn and F in its namespace.
+Variants of the reference build on ``solutions/cross_entropy.py``.
 """
-
-REFERENCE = '''
-def cross_entropy_loss(x, labels):
-    x_of_labels = x[torch.arange(x.shape[0], device=x.device), labels]
-    m = x.max(dim=1, keepdim=True).values
-    log_sum_exp = m.squeeze(1) + torch.log(torch.exp(x - m).sum(dim=1))
-    losses = log_sum_exp - x_of_labels
-    avg_loss = losses.mean()
-    return avg_loss
-'''
+from tests.helpers import run_answer, solution_source, variant
 
 
-def variant(*replacements: tuple[str, str]) -> str:
-    source = REFERENCE
-    for old, new in replacements:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
+SLUG = "cross_entropy"
+CHAPTER = "03_cross_entropy.ipynb"
+# The vectorised check reads the student's code cells (as the grader reads them from the notebook).
+NEEDS_SOURCE = True
+
+REFERENCE = solution_source(SLUG, "cross_entropy_loss")
+
+
+def ref_variant(*replacements: tuple[str, str]) -> str:
+    return variant(REFERENCE, *replacements)
 
 
 CORRECT = {"cross_entropy_loss": {
@@ -58,22 +55,22 @@ def cross_entropy_loss(x, labels):
     avg_loss = torch.mean(losses)
     return avg_loss
 ''',
-    "direct_formula_unstable": variant(
-        ("    m = x.max(dim=1, keepdim=True).values\n", ""),
+    "direct_formula_unstable": ref_variant(
+        ("    m = x.max(dim=1, keepdim=True).values  # (N, 1)\n", ""),
         ("m.squeeze(1) + torch.log(torch.exp(x - m).sum(dim=1))", "torch.log(torch.exp(x).sum(dim=1))")),
-    "shift_by_global_max": variant(("m = x.max(dim=1, keepdim=True).values", "m = x.max().reshape(1, 1)"),
+    "shift_by_global_max": ref_variant(("m = x.max(dim=1, keepdim=True).values", "m = x.max().reshape(1, 1)"),
                                    ("m.squeeze(1) +", "m.reshape(()) +")),
     "log_of_softmax_underflows": '''
 def cross_entropy_loss(x, labels):
     probabilities = torch.softmax(x, dim=1)
     return -torch.log(probabilities[torch.arange(len(labels)), labels]).mean()
 ''',
-    "shift_not_added_back": variant(("m.squeeze(1) + torch.log", "torch.log")),
-    "sum_instead_of_mean": variant(("avg_loss = losses.mean()", "avg_loss = losses.sum()")),
-    "indexes_columns_only": variant(("x[torch.arange(x.shape[0], device=x.device), labels]", "x[:, labels]")),
-    "returns_python_float": variant(("avg_loss = losses.mean()", "avg_loss = losses.mean().item()")),
-    "sign_flipped": variant(("losses = log_sum_exp - x_of_labels", "losses = x_of_labels - log_sum_exp")),
-    "max_without_keepdim": variant(("m = x.max(dim=1, keepdim=True).values", "m = x.max(dim=1).values"),
+    "shift_not_added_back": ref_variant(("m.squeeze(1) + torch.log", "torch.log")),
+    "sum_instead_of_mean": ref_variant(("avg_loss = losses.mean()", "avg_loss = losses.sum()")),
+    "indexes_columns_only": ref_variant(("x[torch.arange(x.shape[0], device=x.device), labels]", "x[:, labels]")),
+    "returns_python_float": ref_variant(("avg_loss = losses.mean()", "avg_loss = losses.mean().item()")),
+    "sign_flipped": ref_variant(("losses = log_sum_exp - x_of_labels", "losses = x_of_labels - log_sum_exp")),
+    "max_without_keepdim": ref_variant(("m = x.max(dim=1, keepdim=True).values", "m = x.max(dim=1).values"),
                                    ("m.squeeze(1) +", "m +")),
     "shifts_input_in_place": '''
 def cross_entropy_loss(x, labels):
@@ -82,7 +79,7 @@ def cross_entropy_loss(x, labels):
     x_of_labels = x[torch.arange(len(labels)), labels]
     return (torch.log(torch.exp(x).sum(dim=1)) - x_of_labels).mean()
 ''',
-    "casts_to_float32": variant(("    x_of_labels = x[", "    x = x.float()\n    x_of_labels = x[")),
+    "casts_to_float32": ref_variant(("    x_of_labels = x[", "    x = x.float()\n    x_of_labels = x[")),
     "calls_the_builtin": '''
 def cross_entropy_loss(x, labels):
     return nn.CrossEntropyLoss()(x, labels)
@@ -108,6 +105,32 @@ LOSES = {
     "calls_the_builtin": {VECTORISED},
 }
 CHECKS = {"cross_entropy_loss": {VALUES: 2.0, STABLE: 1.0, VECTORISED: 1.0}}
+
+# The mistake each wrong answer makes, as a phrase its feedback must contain (and no other's).
+UNSTABLE = r"row's own maximum"   # the same mistake: exp of large logits overflows
+MISTAKES = {"cross_entropy_loss": {
+    "tutorial_loop_direct_formula": UNSTABLE,    # and the loop, named by the vectorised check
+    "direct_formula_unstable": UNSTABLE,
+    "shift_by_global_max": UNSTABLE,
+    "log_of_softmax_underflows": UNSTABLE,
+    "shift_not_added_back": r"misses the row maximum m",
+    "sum_instead_of_mean": r"N times the mean",
+    "indexes_columns_only": r"a whole column per label",
+    "returns_python_float": r"should return a tensor",
+    "sign_flipped": r"wrong sign",
+    "max_without_keepdim": r"do not broadcast.*without keepdim=True",
+    "shifts_input_in_place": r"leave its input x unchanged",
+    "casts_to_float32": r"torch\.float64 loss",
+    "calls_the_builtin": r"compute the loss itself",
+}}
+
+
+def objects(exercise: str, code: str) -> list:
+    """The objects the hidden block hands to the checks, from an answer cell run in the
+    notebook's namespace."""
+    import torch.nn as nn
+    import torch.nn.functional as F
+    return [run_answer(code, {"nn": nn, "F": F})[exercise]]
 
 # One correct answer per exercise: fills the student notebook in tests/test_student_notebooks.py.
 SOLVED = {"cross_entropy_loss": CORRECT["cross_entropy_loss"]["max_shift"]}

@@ -2,33 +2,19 @@
 
 Keys of CORRECT and WRONG are the exercise ids of book/06_mnist.ipynb. The "tutorial" variants
 are the answers to the original tutorial (which printed every 100 batches and used
-sklearn's accuracy_score): code written for it must grade full marks here.
+sklearn's accuracy_score): code written for it must grade full marks here. Every wrong answer's
+feedback must name ``MISTAKES[exercise][name]`` (a regular expression) and no other mistake of its
+exercise. The bases are ``solutions/mnist.py``'s answers, without the skeleton's comments.
 """
+from tests.helpers import run_answer, solution_source, variant
 
-
-def variant(source: str, *replacements: tuple[str, str]) -> str:
-    for old, new in replacements:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
+SLUG = "mnist"
+CHAPTER = "06_mnist.ipynb"
 
 
 # --- Exercise 1: MultiLayerPerceptron ----------------------------------------------------------
 
-MLP = '''
-class MultiLayerPerceptron(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.hidden = nn.Linear(28 * 28, 100)
-        self.output = nn.Linear(100, 10)
-
-    def forward(self, x):
-        x = torch.flatten(x, 1)
-        x = self.hidden(x)
-        x = F.relu(x)
-        x = self.output(x)
-        return x
-'''
+MLP = solution_source(SLUG, "MultiLayerPerceptron", bare=True)
 
 MLP_CORRECT = {
     "tutorial": MLP,
@@ -52,6 +38,18 @@ class MultiLayerPerceptron(nn.Module):
     def forward(self, x):
         x = x.view(x.size(0), -1)
         return self.fc2(self.act(self.fc1(x)))
+''',
+    # reshape to (-1, 784) and clamp as the ReLU
+    "reshape_and_clamp": '''
+class MultiLayerPerceptron(nn.Module):
+    def __init__(self):
+        super(MultiLayerPerceptron, self).__init__()
+        self.fc1 = nn.Linear(784, 100)
+        self.fc2 = nn.Linear(100, 10)
+
+    def forward(self, x):
+        x = x.reshape(-1, 28 * 28)
+        return self.fc2(self.fc1(x).clamp(min=0))
 ''',
 }
 
@@ -90,6 +88,13 @@ model = MultiLayerPerceptron()
 optimizer = optim.Adam(params=model.parameters(), lr=1e-2, betas=(0.9, 0.999), eps=1e-8)
 loss_fn = nn.CrossEntropyLoss(reduction="mean")
 ''',
+    "imported_adam_positional_lr": '''
+from torch.optim import Adam
+
+model = MultiLayerPerceptron()
+optimizer = Adam(model.parameters(), 0.01)
+loss_fn = torch.nn.CrossEntropyLoss()
+''',
 }
 
 SETUP_WRONG = {
@@ -105,34 +110,7 @@ SETUP_WRONG = {
 
 # --- Exercise 3: train -------------------------------------------------------------------------
 
-TRAIN = '''
-def train(model, train_loader, loss_fn, optimizer, epoch=-1):
-    device = next(model.parameters()).device
-    total_loss = 0
-    all_predictions = []
-    all_targets = []
-
-    model.train()
-    progress = tqdm(train_loader, desc=f"Epoch {epoch + 1} train", leave=False)
-    for i, (inputs, targets) in enumerate(progress):
-        inputs, targets = inputs.to(device), targets.to(device)
-        optimizer.zero_grad()
-        outputs = model(inputs)
-        loss = loss_fn(outputs, targets)
-        loss.backward()
-        optimizer.step()
-
-        total_loss += loss.item()
-        preds = torch.argmax(outputs, dim=-1)
-        all_predictions.extend(preds.tolist())
-        all_targets.extend(targets.tolist())
-        if i % 50 == 0:
-            progress.set_postfix(loss=f"{total_loss / (i + 1):.3f}", refresh=False)
-
-    acc = sum(p == t for p, t in zip(all_predictions, all_targets)) / len(all_targets)
-    print(f"Epoch {epoch + 1} done. Average train loss = {total_loss / len(train_loader):.2f}, "
-          f"average train accuracy = {acc * 100:.3f}%")
-'''
+TRAIN = solution_source(SLUG, "train", bare=True)
 
 TRAIN_TUTORIAL = '''
 from sklearn.metrics import accuracy_score
@@ -177,6 +155,23 @@ TRAIN_CORRECT = {
         TRAIN, ("optimizer.zero_grad()", "model.zero_grad()"),
         ("acc = sum(p == t for p, t in zip(all_predictions, all_targets)) / len(all_targets)",
          "acc = (torch.tensor(all_predictions) == torch.tensor(all_targets)).float().mean().item()")),
+    # predictions gathered as NumPy arrays, the accuracy from np.mean
+    "numpy_accuracy": '''
+def train(model, train_loader, loss_fn, optimizer, epoch=-1):
+    model.train()
+    losses, hits = [], []
+    for inputs, targets in train_loader:
+        optimizer.zero_grad()
+        outputs = model(inputs)
+        loss = loss_fn(outputs, targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        hits.append((outputs.argmax(dim=1) == targets).cpu().numpy())
+    acc = np.mean(np.concatenate(hits))
+    print(f"Epoch {epoch + 1} done. Average train loss = {np.mean(losses):.2f}, "
+          f"average train accuracy = {acc * 100:.3f}%")
+''',
 }
 
 TRAIN_WRONG = {
@@ -207,29 +202,7 @@ TRAIN_WRONG = {
 
 # --- Exercise 4: test --------------------------------------------------------------------------
 
-TEST = '''
-def test(model, test_loader, loss_fn, epoch=-1):
-    device = next(model.parameters()).device
-    total_loss = 0
-    all_predictions = []
-    all_targets = []
-
-    model.eval()
-    for inputs, targets in tqdm(test_loader, desc=f"Epoch {epoch + 1} test", leave=False):
-        inputs, targets = inputs.to(device), targets.to(device)
-        with torch.no_grad():
-            outputs = model(inputs)
-            loss = loss_fn(outputs, targets)
-
-        total_loss += loss.item()
-        preds = torch.argmax(outputs, dim=-1)
-        all_predictions.extend(preds.tolist())
-        all_targets.extend(targets.tolist())
-
-    acc = sum(p == t for p, t in zip(all_predictions, all_targets)) / len(all_targets)
-    print(f"Epoch {epoch + 1} done. Average test loss = {total_loss / len(test_loader):.2f}, "
-          f"average test accuracy = {acc * 100:.3f}%")
-'''
+TEST = solution_source(SLUG, "test", bare=True)
 
 TEST_TUTORIAL = '''
 from sklearn.metrics import accuracy_score
@@ -277,6 +250,21 @@ def test(model, test_loader, loss_fn, epoch=-1):
     print(f"Epoch {epoch + 1} done. Average test loss = {total_loss / len(test_loader):.2f}, "
           f"average test accuracy = {acc * 100:.3f}%")
 ''',
+    # predictions in a Python list, torch.cat at the end
+    "lists_then_cat": '''
+def test(model, test_loader, loss_fn, epoch=-1):
+    model.eval()
+    predictions, targets_seen, losses = [], [], []
+    for inputs, targets in test_loader:
+        with torch.no_grad():
+            outputs = model(inputs)
+            losses.append(loss_fn(outputs, targets).item())
+        predictions.append(outputs.argmax(dim=-1))
+        targets_seen.append(targets)
+    acc = (torch.cat(predictions) == torch.cat(targets_seen)).float().mean().item()
+    print(f"Epoch {epoch + 1} done. Average test loss = {sum(losses) / len(losses):.2f}, "
+          f"average test accuracy = {acc * 100:.3f}%")
+''',
 }
 
 TEST_WRONG = {
@@ -311,12 +299,7 @@ def test(model, test_loader, loss_fn, epoch=-1):
 
 # --- Exercise 5: fit ---------------------------------------------------------------------------
 
-FIT = '''
-def fit(model, train_loader, test_loader, loss_fn, optimizer, epochs=5):
-    for epoch in range(epochs):
-        train(model, train_loader, loss_fn, optimizer, epoch=epoch)
-        test(model, test_loader, loss_fn, epoch=epoch)
-'''
+FIT = solution_source(SLUG, "fit", bare=True)
 
 FIT_CORRECT = {
     "reference": FIT,
@@ -333,6 +316,12 @@ def fit(model, train_loader, test_loader, loss_fn, optimizer, epochs=5):
     for e in range(epochs):
         train(model=model, train_loader=train_loader, loss_fn=loss_fn, optimizer=optimizer, epoch=e)
         test(model=model, test_loader=test_loader, loss_fn=loss_fn, epoch=e)
+''',
+    "tqdm_over_epochs": '''
+def fit(model, train_loader, test_loader, loss_fn, optimizer, epochs=5):
+    for epoch in tqdm(range(epochs), desc="epochs"):
+        train(model, train_loader, loss_fn, optimizer, epoch=epoch)
+        test(model, test_loader, loss_fn, epoch=epoch)
 ''',
 }
 
@@ -352,15 +341,7 @@ FIT_WRONG = {
 
 # --- Exercise 6: predict -----------------------------------------------------------------------
 
-PREDICT = '''
-def predict(model, images):
-    model.eval()
-    with torch.no_grad():
-        logits = model(images)
-    probabilities = F.softmax(logits, dim=1)
-    confidences, predictions = probabilities.max(dim=1)
-    return predictions, confidences
-'''
+PREDICT = solution_source(SLUG, "predict", bare=True)
 
 PREDICT_CORRECT = {
     "reference": PREDICT,
@@ -382,6 +363,18 @@ def predict(model, images):
     top, predictions = torch.max(log_p, 1)
     return predictions, top.exp()
 ''',
+    # the softmax written out, with the max shift
+    "softmax_by_hand": '''
+def predict(model, images):
+    model.eval()
+    with torch.no_grad():
+        logits = model(images)
+    shifted = logits - logits.max(dim=1, keepdim=True).values
+    probabilities = shifted.exp() / shifted.exp().sum(dim=1, keepdim=True)
+    confidences = probabilities.max(dim=1).values
+    predictions = probabilities.argmax(dim=1)
+    return predictions, confidences
+''',
 }
 
 PREDICT_WRONG = {
@@ -397,15 +390,7 @@ PREDICT_WRONG = {
 
 # --- Exercise 7: confusion_matrix --------------------------------------------------------------
 
-CONFUSION = '''
-def confusion_matrix(predictions, targets, num_classes=10):
-    predictions, targets = predictions.cpu(), targets.cpu()
-    matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
-    pairs = targets * num_classes + predictions
-    counts = torch.bincount(pairs, minlength=num_classes * num_classes)
-    matrix += counts.reshape(num_classes, num_classes)
-    return matrix
-'''
+CONFUSION = solution_source(SLUG, "confusion_matrix", bare=True)
 
 CONFUSION_CORRECT = {
     "reference": CONFUSION,
@@ -500,6 +485,99 @@ CHECKED_OBJECTS = {
     "predict": ["predict"],
     "confusion_matrix": ["confusion_matrix"],
 }
+
+# The mistake each wrong answer makes, as a phrase its feedback must contain (and no other's).
+FLATTEN = r"the input reshaped to \(batch"      # no flatten, or the batch flattened too
+ORDER = r"in the order zero_grad\(\), outputs"    # step or zero_grad in the wrong place
+EVAL = r"evaluation mode \(model\.eval\(\)\)"     # no eval(), or train() instead
+EPOCH_INDEX = r"pass the epoch index"
+MISTAKES = {
+    "MultiLayerPerceptron": {
+        "softmax_output": r"looks like softmax",
+        "log_softmax_output": r"looks like log_softmax",
+        "no_relu": r"ReLU between the two layers is missing",
+        "relu_on_output": r"ReLU after the output layer",
+        "sigmoid_hidden": r"uses a sigmoid",
+        "hidden_128": r"784 -> 100 and 100 -> 10",
+        "no_flatten": FLATTEN,
+        "flatten_batch_too": FLATTEN,
+    },
+    "optimizer_and_loss": {
+        "sgd": r"\(SGD with",
+        "adam_default_lr": r"\(Adam with lr=0\.001\)",
+        "lr_1e-3": r"\(Adam with lr=0\.001\)",
+        "optimizer_on_another_model": r"none moved",
+        "nll_loss": r"looks like NLLLoss",
+        "mse_loss": r"should be the cross-entropy, nn\.CrossEntropyLoss\(\)",
+        "summed_loss": r"but it sums",
+    },
+    "train": {
+        "no_zero_grad": r"zeroed at the start of every iteration",
+        "softmax_before_loss": r"went through softmax",
+        "backward_inside_no_grad": r"outside torch\.no_grad\(\)",
+        "accuracy_last_batch_only": r"last batch only",
+        "accuracy_as_count": r"a fraction between 0 and 1",
+        "eval_mode": r"training mode \(model\.train\(\)\)",
+        "step_before_backward": ORDER,
+        "zero_grad_after_backward": ORDER,
+        "one_step_per_epoch": r"one step for the whole epoch",
+    },
+    "test": {
+        "no_eval": EVAL,
+        "train_mode": EVAL,
+        "no_no_grad": r"inside `with torch\.no_grad\(\):`",
+        "softmax_before_loss": r"went through softmax",
+        "backward_inside_no_grad": r"never calls backward",
+        "accuracy_last_batch_only": r"last batch only",
+        "mean_of_batch_accuracies": r"mean of the per-batch accuracies",
+    },
+    "fit": {
+        "one_epoch_short": r"3 passes over train_loader\); it made 2",
+        "epoch_counted_from_1": EPOCH_INDEX,
+        "test_only_at_the_end": r"test after every epoch",
+        "loaders_swapped": r"the loaders were used in the order",
+        "ignores_epochs": r"3 passes over train_loader\); it made 5",
+        "default_10_epochs": r"should default to 5",
+        "epoch_not_passed": EPOCH_INDEX,
+    },
+    "predict": {
+        "no_softmax": r"not the raw outputs",
+        "softmax_over_batch": r"never over the batch",
+        "max_over_batch": r"One class per image",
+        "log_softmax_confidence": r"confidences is wrong",
+        "no_eval": r"evaluation mode first",
+        "no_no_grad": r"inside `with torch\.no_grad\(\):`",
+        "outputs_swapped": r"in this order",
+    },
+    "confusion_matrix": {
+        "transposed": r"is transposed",
+        "fancy_index_without_accumulate": r"once per distinct pair",
+        "normalised_rows": r"not fractions of each row",
+        "hardcoded_10_classes": r"use the num_classes argument",
+        "bincount_without_minlength": r"minlength",
+        "only_correct_counted": r"only the correct predictions",
+    },
+}
+
+
+def objects(exercise: str, code: str) -> list:
+    """The objects the hidden block hands to the checks, from an answer cell run as the notebook
+    runs it (its imports, and the reference's answers to the earlier exercises)."""
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    import torch.optim as optim
+    from tqdm.auto import tqdm
+
+    from autograder.hidden import reference_module
+    with torch.random.fork_rng(devices=[]):
+        reference = reference_module(SLUG)
+        namespace = run_answer(code, {"nn": nn, "F": F, "optim": optim, "tqdm": tqdm, "np": np,
+                                      "MultiLayerPerceptron": reference.MultiLayerPerceptron,
+                                      "train": reference.train, "test": reference.test})
+    return [namespace[name] for name in CHECKED_OBJECTS[exercise]]
+
 
 # One correct answer per exercise: fills the student notebook in tests/test_student_notebooks.py.
 SOLVED = {exercise: variants["tutorial" if "tutorial" in variants else "reference"]

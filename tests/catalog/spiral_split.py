@@ -1,7 +1,13 @@
 """Student answers for the spiral-split chapter, as the full source of each answer cell.
 
-CORRECT answers must get full marks, WRONG ones must lose points on their exercise's checks.
+``CORRECT[exercise][name]`` must get full marks, ``WRONG[exercise][name]`` must lose points with
+feedback that names ``MISTAKES[exercise][name]`` (a regular expression) and no other mistake of its
+exercise. Variants build on the original tutorial's code and on ``solutions/spiral_split.py``.
 """
+from tests.helpers import run_answer, solution_source, variant
+
+SLUG = "spiral_split"
+CHAPTER = "04_spiral_split.ipynb"
 
 # --- shuffle_and_split_data -------------------------------------------------------------------
 
@@ -27,15 +33,12 @@ def shuffle_and_split_data(X, y, seed):
 
 
 def split_variant(*replacements: tuple[str, str]) -> str:
-    source = SPLIT_TUTORIAL
-    for old, new in replacements:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
+    return variant(SPLIT_TUTORIAL, *replacements)
 
 
 SPLIT_CORRECT = {
     "tutorial": SPLIT_TUTORIAL,
+    "reference": solution_source(SLUG, "shuffle_and_split_data"),
     "private_generator_and_index_split": '''
 def shuffle_and_split_data(X, y, seed):
     """A private generator seeded like torch.manual_seed draws the same permutation."""
@@ -180,15 +183,37 @@ def train_test_classification(net, criterion, optimizer, train_loader,
 
 
 def loop_variant(*replacements: tuple[str, str]) -> str:
-    source = LOOP_TUTORIAL
-    for old, new in replacements:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
+    return variant(LOOP_TUTORIAL, *replacements)
 
 
 LOOP_CORRECT = {
     "tutorial": LOOP_TUTORIAL,
+    "reference": solution_source(SLUG, "train_test_classification"),
+    # predictions gathered as NumPy arrays, the accuracy from np.mean over every sample
+    "numpy_accuracy": '''
+def train_test_classification(net, criterion, optimizer, train_loader, test_loader,
+                              num_epochs=1, verbose=True, training_plot=False, device="cpu"):
+    net.train()
+    for epoch in range(num_epochs):
+        for X_batch, y_batch in train_loader:
+            X_batch, y_batch = X_batch.to(device).float(), y_batch.to(device).long()
+            optimizer.zero_grad()
+            loss = criterion(net(X_batch), y_batch)
+            loss.backward()
+            optimizer.step()
+    net.eval()
+    accuracies = []
+    for loader in [train_loader, test_loader]:
+        predicted, actual = [], []
+        with torch.no_grad():
+            for X_batch, y_batch in loader:
+                predicted.append(net(X_batch.to(device).float()).argmax(dim=1).cpu().numpy())
+                actual.append(y_batch.cpu().numpy())
+        accuracies.append(float(np.mean(np.concatenate(predicted) == np.concatenate(actual))) * 100)
+    if verbose:
+        print(f"train accuracy {accuracies[0]:.2f}%, test accuracy {accuracies[1]:.2f}%")
+    return accuracies[0], accuracies[1]
+''',
     "zero_grad_after_step_no_grad_eval": '''
 def train_test_classification(net, criterion, optimizer, train_loader, test_loader,
                               num_epochs=1, verbose=True, training_plot=False, device="cpu"):
@@ -294,35 +319,48 @@ CHECKS = {
     "train_test_classification": ["train_test_classification_training",
                                   "train_test_classification_accuracy"],
 }
-# Expected reasons: a phrase of the first failing message for each wrong answer.
-WRONG_MESSAGES = {
+# The mistake each wrong answer makes, as a phrase its feedback must contain (and no other's).
+MISTAKES = {
     "shuffle_and_split_data": {
-        "no_shuffle": "original order",
-        "train_test_sizes_swapped": "int(0.2 * N)",
-        "seed_ignored_global_rng": "same seed",
-        "x_and_y_different_permutations": "SAME permutation",
-        "wrong_return_order": "X_test (first output) should have shape",
-        "off_by_one_test_size": "int(0.2 * N)",
-        "train_set_starts_one_late": "int(0.2 * N)",
-        "rounding_up": "int(0.2 * N)",
-        "seeded_after_shuffle": "same seed",
-        "shuffles_inputs_in_place": "in place",
+        "no_shuffle": r"original order",
+        "train_test_sizes_swapped": r"the other 80%",
+        "seed_ignored_global_rng": r"same seed",
+        "x_and_y_different_permutations": r"SAME permutation",
+        "wrong_return_order": r"in another order",
+        "off_by_one_test_size": r"one sample too many",
+        "train_set_starts_one_late": r"misses one sample",
+        "rounding_up": r"one sample too many",
+        "seeded_after_shuffle": r"same seed",
+        "shuffles_inputs_in_place": r"in place",
     },
     "train_test_classification": {
-        "no_zero_grad": "zero_grad",
-        "no_train_mode": "net.train()",
-        "no_eval_mode": "net.eval()",
-        "accuracy_as_fraction": "percentage",
-        "accuracy_mean_of_batch_accuracies": "divide once",
-        "total_counts_batches": "divide once",
-        "accuracies_swapped": "the accuracy on the other loader",
-        "step_before_backward": "optimizer steps",
-        "one_epoch_short": "optimizer steps",
-        "test_accuracy_on_train_loader": "the accuracy on the other loader",
-        "last_batch_skipped": "optimizer steps",
-        "argmax_over_batch": "",
+        "no_zero_grad": r"gradients should be cleared",
+        "no_train_mode": r"net\.train\(\)",
+        "no_eval_mode": r"net\.eval\(\)",
+        "accuracy_as_fraction": r"percentage",
+        "accuracy_mean_of_batch_accuracies": r"divide once",
+        "total_counts_batches": r"divide once",
+        "accuracies_swapped": r"the accuracy on the other loader",
+        "step_before_backward": r"optimizer steps",
+        "one_epoch_short": r"optimizer steps",
+        "test_accuracy_on_train_loader": r"the accuracy on the other loader",
+        "last_batch_skipped": r"optimizer steps",
+        "argmax_over_batch": r"over the wrong dim",
     },
 }
+
+
+def objects(exercise: str, code: str) -> list:
+    """The objects the hidden block hands to the checks, from an answer cell run in the
+    notebook's namespace."""
+    import math
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from torch import nn
+    from tqdm.auto import tqdm
+    return [run_answer(code, {"nn": nn, "plt": plt, "tqdm": tqdm, "math": math, "np": np})[exercise]]
+
 
 # One correct answer per exercise: fills the student notebook in tests/test_student_notebooks.py.
 SOLVED = {"shuffle_and_split_data": SPLIT_TUTORIAL, "train_test_classification": LOOP_TUTORIAL}
