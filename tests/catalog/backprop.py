@@ -1,15 +1,20 @@
 """Student answers for the backpropagation chapter, as the full source of each answer cell.
 
-`backward`: the hand-written backward pass of chapter 2's MLP (attached with MLP.backward = ...).
-`value`: the scalar autograd engine (the whole Value class cell).
+``CORRECT[exercise][variant]`` must get full marks, ``WRONG[exercise][variant]`` must lose points
+with feedback that names ``MISTAKES[exercise][variant]`` (a regular expression) and no other
+mistake of its exercise. `backward`: the hand-written backward pass of the given MLP (attached with
+MLP.backward = backward, or a method of a redefined MLP); `value`: the scalar autograd engine (the
+whole answer cell: _no_backward and the Value class). The code runs in the notebook's namespace
+(torch, nn, F, math, the chapter's MLP). Variants of the reference build on
+``solutions/backprop.py``.
 """
+from tests.helpers import run_answer, solution_source, variant
 
-
-def variant(source: str, *replacements: tuple[str, str]) -> str:
-    for old, new in replacements:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
+SLUG = "backprop"
+CHAPTER = "05_backprop.ipynb"
+CHECKS = {"backward": {"backward_update": 3.0},
+          "value": {"value_local_gradients": 2.0, "value_backward": 3.0}}
+OBJECT = {"backward": "MLP", "value": "Value"}  # what the hidden blocks pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -44,37 +49,8 @@ def backward(self, x: torch.Tensor, y: torch.Tensor, learning_rate: float) -> No
 MLP.backward = backward
 '''
 
-# The chapter's skeleton, filled in.
-BACKWARD_REFERENCE = '''
-def backward(self, x: torch.Tensor, y: torch.Tensor, learning_rate: float) -> None:
-    loss_grad = 2 * (self.z3 - y) / y.shape[0]
-
-    grad_W3 = loss_grad.T @ self.a2
-    grad_b3 = loss_grad.sum(dim=0)
-
-    grad_a2 = loss_grad @ self.W3
-    grad_z2 = grad_a2 * (self.z2 > 0).float()
-
-    grad_W2 = grad_z2.T @ self.a1
-    grad_b2 = grad_z2.sum(dim=0)
-
-    grad_a1 = grad_z2 @ self.W2
-    grad_z1 = grad_a1 * (self.z1 > 0).float()
-
-    grad_W1 = grad_z1.T @ x
-    grad_b1 = grad_z1.sum(dim=0)
-
-    with torch.no_grad():
-        self.W1 -= learning_rate * grad_W1
-        self.b1 -= learning_rate * grad_b1
-        self.W2 -= learning_rate * grad_W2
-        self.b2 -= learning_rate * grad_b2
-        self.W3 -= learning_rate * grad_W3
-        self.b3 -= learning_rate * grad_b3
-
-
-MLP.backward = backward
-'''
+# The chapter's skeleton, filled in (the reference of solutions/backprop.py).
+BACKWARD_REFERENCE = solution_source(SLUG, "backward", after="MLP.backward = backward")
 
 BACKWARD_CORRECT = {
     "tutorial_a_mask": BACKWARD_TUTORIAL,
@@ -103,25 +79,24 @@ MLP.backward = backward
 # The whole MLP class redefined in the answer cell, with backward as a method (no assignment):
 # graded on what the answer defines (before: 0/3, "NameError: name 'backward' is not defined"
 # right after the visible test printed "backward matches autograd on every parameter.").
-BACKWARD_CORRECT["method_in_redefined_class"] = """
-class MLP(nn.Module):
-    def __init__(self, input_size, hidden_size1, hidden_size2, output_size):
-        super().__init__()
-        widths = [input_size, hidden_size1, hidden_size2, output_size]
-        for k in (1, 2, 3):
-            setattr(self, f"W{k}", nn.Parameter(torch.randn(widths[k], widths[k - 1])))
-            setattr(self, f"b{k}", nn.Parameter(torch.randn(widths[k])))
-
-    def forward(self, x):
-        self.z1 = torch.addmm(self.b1, x, self.W1.T)
-        self.a1 = self.z1.clamp(min=0)
-        self.z2 = torch.addmm(self.b2, self.a1, self.W2.T)
-        self.a2 = self.z2.clamp(min=0)
-        self.z3 = torch.addmm(self.b3, self.a2, self.W3.T)
-        return self.z3
-
-""" + "\n".join("    " + line if line.strip() else line
+BACKWARD_CORRECT["method_in_redefined_class"] = solution_source(SLUG, "MLP").rstrip() + "\n\n" + "\n".join("    " + line if line.strip() else line
                 for line in BACKWARD_REFERENCE.split("MLP.backward = backward")[0].strip("\n").splitlines()) + "\n"
+
+
+# Without the skeleton's comments and docstring, as a student who deletes them hands it in.
+BACKWARD_CORRECT["bare_reference"] = solution_source(SLUG, "backward", after="MLP.backward = backward", bare=True)
+# The update through .data, one parameter at a time in a loop (no torch.no_grad needed).
+BACKWARD_CORRECT["data_sub_in_a_loop"] = variant(BACKWARD_REFERENCE, (
+    "    with torch.no_grad():\n"
+    "        self.W1 -= learning_rate * grad_W1\n"
+    "        self.b1 -= learning_rate * grad_b1\n"
+    "        self.W2 -= learning_rate * grad_W2\n"
+    "        self.b2 -= learning_rate * grad_b2\n"
+    "        self.W3 -= learning_rate * grad_W3\n"
+    "        self.b3 -= learning_rate * grad_b3\n",
+    "    grads = (grad_W1, grad_b1, grad_W2, grad_b2, grad_W3, grad_b3)\n"
+    "    for name, grad in zip((\"W1\", \"b1\", \"W2\", \"b2\", \"W3\", \"b3\"), grads):\n"
+    "        getattr(self, name).data.sub_(learning_rate * grad)\n"))
 
 
 BACKWARD_WRONG = {
@@ -184,110 +159,9 @@ MLP.backward = backward
 # Exercise 2: the Value class
 # --------------------------------------------------------------------------------------------
 
-VALUE_REFERENCE = '''
-def _no_backward():
-    """The _backward of a leaf (a value not computed from others): nothing to pass on."""
+VALUE_REFERENCE = solution_source(SLUG, "_no_backward", "Value")
 
-
-class Value:
-    __slots__ = ("data", "grad", "label", "_backward", "_prev", "_op")
-
-    def __init__(self, data, label="", _children=(), _op=""):
-        self.data = data
-        self.grad = 0.0
-        self.label = label
-        self._backward = _no_backward
-        self._prev = _children
-        self._op = _op
-
-    def __repr__(self):
-        name = f"{self.label}: " if self.label else ""
-        return f"Value({name}data={self.data:.4g}, grad={self.grad:.4g})"
-
-    def __add__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data + other.data, "", (self, other), "+")
-
-        def _backward():
-            self.grad += out.grad
-            other.grad += out.grad
-
-        out._backward = _backward
-        return out
-
-    def __mul__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data * other.data, "", (self, other), "*")
-
-        def _backward():
-            self.grad += other.data * out.grad
-            other.grad += self.data * out.grad
-
-        out._backward = _backward
-        return out
-
-    def __pow__(self, other):
-        assert isinstance(other, (int, float)), "only int and float powers are supported"
-        out = Value(self.data**other, "", (self,), f"**{other}")
-
-        def _backward():
-            self.grad += other * self.data ** (other - 1) * out.grad
-
-        out._backward = _backward
-        return out
-
-    def relu(self):
-        out = Value(self.data if self.data > 0 else 0.0, "", (self,), "ReLU")
-
-        def _backward():
-            self.grad += (out.data > 0) * out.grad
-
-        out._backward = _backward
-        return out
-
-    def tanh(self):
-        out = Value(math.tanh(self.data), "", (self,), "tanh")
-
-        def _backward():
-            self.grad += (1 - out.data**2) * out.grad
-
-        out._backward = _backward
-        return out
-
-    def exp(self):
-        out = Value(math.exp(self.data), "", (self,), "exp")
-
-        def _backward():
-            self.grad += out.data * out.grad
-
-        out._backward = _backward
-        return out
-
-    def __neg__(self):
-        return self * -1
-
-    def __radd__(self, other):
-        return self + other
-
-    def __sub__(self, other):
-        return self + (-other)
-
-    def __rsub__(self, other):
-        return other + (-self)
-
-    def __rmul__(self, other):
-        return self * other
-
-    def __truediv__(self, other):
-        return self * other**-1
-
-    def __rtruediv__(self, other):
-        return other * self**-1
-
-    def backward(self):
-        topo = []
-        visited = set()
-        stack = [(self, False)]
+ITERATIVE_TOPO = '''        stack = [(self, False)]  # (node, are its children already in topo?)
         while stack:
             node, children_done = stack.pop()
             if children_done:
@@ -298,23 +172,11 @@ class Value:
                 for child in node._prev:
                     if child not in visited:
                         stack.append((child, False))
-
-        self.grad = 1.0
-        for node in reversed(topo):
-            node._backward()
 '''
 
-ITERATIVE_TOPO = '''        stack = [(self, False)]
-        while stack:
-            node, children_done = stack.pop()
-            if children_done:
-                topo.append(node)
-            elif node not in visited:
-                visited.add(node)
-                stack.append((node, True))
-                for child in node._prev:
-                    if child not in visited:
-                        stack.append((child, False))
+SEED_AND_REVERSE = '''        self.grad = 1.0
+        for node in reversed(topo):
+            node._backward()
 '''
 
 RECURSIVE_TOPO = '''        def build_topo(v):
@@ -434,11 +296,7 @@ VALUE_CORRECT = {
     "iterative_stack": VALUE_REFERENCE,
     "tutorial_recursive": VALUE_TUTORIAL,
     "recursive_in_skeleton": variant(VALUE_REFERENCE, (ITERATIVE_TOPO, RECURSIVE_TOPO)),
-    "kahn_in_degrees": variant(VALUE_REFERENCE, (ITERATIVE_TOPO + '''
-        self.grad = 1.0
-        for node in reversed(topo):
-            node._backward()
-''', '''        # count, for every node, how many nodes use it; a node is ready once all its users are done
+    "kahn_in_degrees": variant(VALUE_REFERENCE, (ITERATIVE_TOPO, '''        # count, for every node, how many nodes use it; a node is ready once all its users are done
         users, stack = {}, [self]
         while stack:
             node = stack.pop()
@@ -448,7 +306,7 @@ VALUE_CORRECT = {
             for child in node._prev:
                 users[child] = users.get(child, 0) + 1
                 stack.append(child)
-        self.grad = 1.0
+'''), (SEED_AND_REVERSE, '''        self.grad = 1.0
         ready = [self]
         while ready:
             node = ready.pop()
@@ -459,6 +317,12 @@ VALUE_CORRECT = {
                     ready.append(child)
 ''')),
 }
+
+# tanh' and exp' from the input (math.tanh(self.data), math.exp(self.data)) instead of out.data.
+VALUE_CORRECT["derivatives_from_the_input"] = variant(
+    VALUE_REFERENCE, ("self.grad += (1 - out.data**2) * out.grad", "self.grad += (1 - math.tanh(self.data) ** 2) * out.grad"),
+    ("self.grad += out.data * out.grad", "self.grad += math.exp(self.data) * out.grad"))
+
 
 VALUE_WRONG = {
     # the issue's list: gradient overwritten instead of accumulated, wrong topological order
@@ -476,8 +340,8 @@ VALUE_WRONG = {
     "topological_order_not_reversed": variant(
         VALUE_REFERENCE, ("for node in reversed(topo):", "for node in topo:")),
     "visited_kept_between_calls": variant(
-        VALUE_REFERENCE, ("    def backward(self):\n        topo = []\n        visited = set()\n",
-                          "    def backward(self, visited=set()):\n        topo = []\n")),
+        VALUE_REFERENCE, ("    def backward(self):\n", "    def backward(self, visited=set()):\n"),
+        ("        topo = []\n        visited = set()\n", "        topo = []\n")),
     "breadth_first_order": variant(VALUE_REFERENCE, (ITERATIVE_TOPO, '''        queue = [self]
         visited.add(self)
         while queue:                      # level by level from the output
@@ -507,11 +371,59 @@ VALUE_WRONG = {
                           "self.grad += other * self.data ** other * out.grad")),
     "relu_passes_every_gradient": variant(
         VALUE_REFERENCE, ("self.grad += (out.data > 0) * out.grad", "self.grad += out.grad")),
-    "output_grad_not_seeded": variant(VALUE_REFERENCE, ("        self.grad = 1.0\n", "")),
+    "output_grad_not_seeded": variant(VALUE_REFERENCE, (SEED_AND_REVERSE, SEED_AND_REVERSE.split("\n", 1)[1])),
 }
 
 CORRECT = {"backward": BACKWARD_CORRECT, "value": VALUE_CORRECT}
 WRONG = {"backward": BACKWARD_WRONG, "value": VALUE_WRONG}
+
+# The mistake each wrong answer makes, as a phrase its feedback must contain (and no other's).
+TRANSPOSED = r"transpose"          # input.T @ delta: the weight gradient's transpose
+WRONG_ORDER = r"reverse topological order"
+MISTAKES = {
+    "backward": {
+        "forgot_bias_gradients": r"b3 was not updated",
+        "transposed_weight_gradient": TRANSPOSED,   # PyTorch's broadcast error, translated
+        "transposed_then_reshaped": TRANSPOSED,
+        "mean_over_all_elements": r"divided by N\*K",
+        "sum_not_mean": r"N times too large",
+        "relu_derivative_missing": r"ignores the ReLU",
+        "relu_derivative_is_activation": r"multiplied by the activation itself",
+        "update_before_backprop": r"already been updated",
+        "gradient_ascent": r"uphill",
+        "update_outside_no_grad": r"inside `with torch\.no_grad\(\):`",
+        "bias_gradient_mean": r"SUM of the rows of delta",
+        "factor_two_missing": r"half the gradient",
+    },
+    "value": {
+        "gradient_overwritten": r"overwritten|never assign",
+        "topological_order_not_reversed": WRONG_ORDER,
+        "breadth_first_order": WRONG_ORDER,
+        "visited_kept_between_calls": r"from scratch",
+        "no_visited_set": r"called more than once",
+        "chain_rule_forgets_out_grad": r"by out\.grad \(the chain rule\)",
+        "tanh_derivative_of_input": r"1 - tanh\(a\)\*\*2",
+        "pow_derivative_wrong_exponent": r"derivative of a \*\* ",
+        "relu_passes_every_gradient": r"derivative of a\.relu\(\)",
+        "output_grad_not_seeded": r"output's own gradient to 1",
+    },
+}
+
+
+def objects(exercise: str, code: str) -> list:
+    """The object the hidden block hands to the checks (MLP or Value), from an answer cell run in
+    the notebook's namespace; the answer gets its own subclass of the chapter's MLP, so that
+    MLP.backward = ... touches nothing shared."""
+    import math
+
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    from autograder.hidden import reference_module
+    mlp = type("MLP", (reference_module(SLUG).MLP,), {})
+    namespace = {"MLP": mlp, "math": math, "nn": nn, "F": F}
+    return [run_answer(code, namespace)[OBJECT[exercise]]]
+
 
 # One correct answer per exercise: fills the student notebook in tests/test_student_notebooks.py.
 SOLVED = {"backward": BACKWARD_REFERENCE, "value": VALUE_REFERENCE}
