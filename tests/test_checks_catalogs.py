@@ -15,8 +15,9 @@ import pytest
 from tests.helpers import RUNNER_NAMES, by_exercise, check_failures, mistake_report
 
 # The chapters whose catalogs have the common form (SLUG, CHECKS, CORRECT, WRONG, MISTAKES,
-# objects()); chapter 5 is still checked by its own tests/test_checks_backprop.py.
-SLUGS = ["relu_approximation", "general_mlp", "cross_entropy", "spiral_split", "mnist", "lif_neuron"]
+# objects()), chapters 1 to 7.
+SLUGS = ["relu_approximation", "general_mlp", "cross_entropy", "spiral_split", "backprop", "mnist",
+         "lif_neuron"]
 
 
 def catalog(slug):

@@ -217,8 +217,10 @@ def _backward_case(MLP, backward, reference, gen, case):
         if "leaf Variable" in text or "requires grad" in text:
             hint = " Update the parameters inside `with torch.no_grad():`."
         elif any(word in text for word in ("shape", "size", "broadcast", "mat1", "dimension")):
-            hint = (" Check the shapes: dL/dW has the shape of W, (outputs, inputs) = delta.T @ input; "
-                    "dL/db sums delta over the batch; dL/da = delta @ W.")
+            shapes = ", ".join(f"{k} {tuple(start[k].shape)}" for k in NAMES)
+            hint = (f" A gradient has the wrong shape; each has the shape of its parameter ({shapes}). "
+                    "dL/dW is delta.T @ (the layer's input), of shape (outputs, inputs); input.T @ delta "
+                    "is its transpose. dL/db sums delta over the batch; dL/da = delta @ W.")
         fail(f"backward(model, x, y, learning_rate) raised {text} ({what}).{hint}")
     implied = {}
     for name in NAMES:
@@ -360,13 +362,65 @@ def _grads(leaves, what):
     return [_num(v.grad, f"a leaf's grad after {what}") for v in leaves]
 
 
-def _expect_grads(names, got, want, what, hint=""):
+def _local_failure(Value):
+    """The message of the local-gradient check for Value, or None where every operation passes."""
+    try:
+        check_value_local_gradients(Value, reference=None)
+    except CheckFailed as failure:
+        return str(failure)
+    return None
+
+
+def _expect_grads(names, got, want, what, hint="", Value=None):
+    """Fail on the first wrong gradient. Where an operation's own _backward is wrong (Value given),
+    the message says that, not ``hint`` (which is about backward() itself)."""
     for name, g, w in zip(names, got, want):
         if not _near(g, w):
+            local = _local_failure(Value) if Value is not None else None
+            if local:
+                hint = f"An operation's _backward is wrong, so backward() cannot be right: {local}"
+            elif callable(hint):
+                hint = hint()
             fail(f"{what}: {name}.grad should be {w:.6g}, got {g:.6g}. {hint}".strip())
 
 
-def _targeted(Value, rng):
+def _order_hint(reference, a_data, c_data, got):
+    """The hint for a wrong f = (d + e).tanh() + a: the known wrong orders of the _backward calls
+    (a node called once per path to it, for want of a visited set; topo not reversed) are
+    recognised by replaying them on the reference Value."""
+    def replay(kind):
+        V = reference.Value
+        a, c = V(a_data), V(c_data)
+        d = a * 2.0
+        f = (d + d * c).tanh() + a
+        topo, seen = [], set()
+
+        def visit(v):
+            if kind != "no visited set":
+                if v in seen:
+                    return
+                seen.add(v)
+            for child in v._prev:
+                visit(child)
+            topo.append(v)
+
+        visit(f)
+        f.grad = 1.0
+        for node in (topo if kind == "not reversed" else reversed(topo)):
+            node._backward()
+        return [a.grad, c.grad]
+
+    if reference is not None and all(_near(g, w) for g, w in zip(got, replay("no visited set"))):
+        return ("A node's _backward was called more than once (d is reached twice, through e and "
+                "through d + e): keep a visited set, so that each node enters topo once.")
+    if reference is not None and all(_near(g, w) for g, w in zip(got, replay("not reversed"))):
+        return ("The _backward calls ran from the leaves to the output: call them in reverse "
+                "topological order (for node in reversed(topo)).")
+    return ("Call each node's _backward once, in reverse topological order: after every node that "
+            "uses it (d is used by e and by d + e) and before the nodes it uses.")
+
+
+def _targeted(Value, rng, reference=None):
     a_data, b_data = rng.uniform(0.5, 2.0), -rng.uniform(0.5, 2.0)
     # one product
     a, b = Value(a_data), Value(b_data)
@@ -377,14 +431,14 @@ def _targeted(Value, rng):
              "setting the output's own gradient to 1.")
     _expect_grads("ab", _grads([a, b], "c.backward()"), [b_data, a_data],
                   f"for c = a * b (a = {a_data:.4g}, b = {b_data:.4g}) after c.backward()",
-                  "backward() must call every node's _backward.")
+                  "backward() must call every node's _backward.", Value)
     # a value used twice in one operation
     for text, build, want in [("a * a", lambda v: v * v, 2 * a_data), ("a + a", lambda v: v + v, 2.0)]:
         a = Value(a_data)
         out = _attempt(lambda: build(a), text)
         _attempt(out.backward, f"backward() on {text}")
         _expect_grads("a", _grads([a], text), [want], f"for out = {text} with a = {a_data:.4g}",
-                      "A value used twice gets both contributions: add (+=) in _backward, never assign.")
+                      "A value used twice gets both contributions: add (+=) in _backward, never assign.", Value)
     # a node used at two depths: its users must all pass their gradient before it passes its own
     a, c = Value(a_data), Value(b_data)
     d = a * 2.0
@@ -392,10 +446,10 @@ def _targeted(Value, rng):
     f = _attempt(lambda: (d + e).tanh() + a, "(d + e).tanh() + a")
     _attempt(f.backward, "backward() on f = (d + e).tanh() + a")
     t = 1 - math.tanh(2 * a_data + 2 * a_data * b_data) ** 2
-    _expect_grads("ac", _grads([a, c], "f.backward()"), [t * 2 * (1 + b_data) + 1, t * 2 * a_data],
+    got = _grads([a, c], "f.backward()")
+    _expect_grads("ac", got, [t * 2 * (1 + b_data) + 1, t * 2 * a_data],
                   f"for d = 2 * a, e = d * c, f = (d + e).tanh() + a (a = {a_data:.4g}, c = {b_data:.4g})",
-                  "Call each node's _backward exactly once, in reverse topological order: after every "
-                  "node that uses it (d is used by e and by d + e) and before the nodes it uses.")
+                  lambda: _order_hint(reference, a_data, b_data, got), Value)
     # backward on a fresh graph, reusing leaves and an intermediate node of an earlier graph
     x, w = Value(a_data), Value(b_data)
     h = x * w
@@ -411,14 +465,14 @@ def _targeted(Value, rng):
                   f"after a first backward() on tanh(h), h = x * w, then grads reset and backward() on "
                   f"(h + x) * h (x = {a_data:.4g}, w = {b_data:.4g})",
                   "Each call of backward() must build its order from scratch: keep topo and visited "
-                  "local to the call (no mutable default argument, no class attribute).")
+                  "local to the call (no mutable default argument, no class attribute).", Value)
     # a brand-new graph after that
     p, q = Value(b_data), Value(a_data)
     out = _attempt(lambda: (p * q + p).exp(), "(p * q + p).exp()")
     _attempt(out.backward, "backward() on a new graph")
     e_val = math.exp(b_data * a_data + b_data)
     _expect_grads("pq", _grads([p, q], "backward() on a new graph"), [e_val * (a_data + 1), e_val * b_data],
-                  f"on a new graph (p * q + p).exp() with p = {b_data:.4g}, q = {a_data:.4g}")
+                  f"on a new graph (p * q + p).exp() with p = {b_data:.4g}, q = {a_data:.4g}", Value=Value)
 
 
 UNARY = ["relu", "tanh", "exp", "square", "cube", "neg", "inverse", "sqrt", "scale", "shift", "rsub"]
@@ -511,7 +565,7 @@ def _compare_expression(Value, rng, n_leaves, n_ops, show):
     program = "; ".join(lines)
     where = (f"on the expression {program} (with {leaves}), after {lines[-1].split(' = ')[0]}.backward()"
              if show else f"on a random expression of {len(lines)} operations with values used several times")
-    _expect_grads(names, got, want, where + " (PyTorch's gradient, float64)")
+    _expect_grads(names, got, want, where + " (PyTorch's gradient, float64)", Value=Value)
 
 
 def _deep_chain(Value, rng):
@@ -524,12 +578,12 @@ def _deep_chain(Value, rng):
     _attempt(h.backward, "backward() on a chain of 300 operations")
     want = sum(0.99**k for k in range(150))
     _expect_grads("a", _grads([a], "the chain"), [want],
-                  "for h = h * 0.99 + a repeated 150 times (a used 150 times)")
+                  "for h = h * 0.99 + a repeated 150 times (a used 150 times)", Value=Value)
 
 
 def check_value_backward(Value, *, reference):
     rng = random.Random(zlib_seed("value_backward"))
-    _targeted(Value, rng)
+    _targeted(Value, rng, reference)
     for n_leaves, n_ops in [(2, 3), (3, 5), (2, 6), (3, 8), (2, 4)]:
         _compare_expression(Value, rng, n_leaves, n_ops, show=True)
     for n_leaves, n_ops in [(3, 20), (4, 30), (5, 40), (2, 25), (5, 60), (4, 45)]:
