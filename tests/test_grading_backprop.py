@@ -1,72 +1,53 @@
-"""Real nbgrader grading of the backpropagation chapter in one batch: the solved master, the
-untouched student notebook, and the catalog zipped across the two exercises (submission i holds
-variant i of both), with the expected score of every check cell."""
+"""Real nbgrader grading of the backpropagation chapter in one batch through the instructors'
+grading command: the solved master, the untouched student notebook, and the whole catalog zipped
+across the two exercises (submission i holds variant i of both; an exercise with fewer variants
+holds its solved answer), with the exact points of every check cell."""
 import itertools
 
 import nbformat
 import pytest
 
-from autograder.checks.compare import CheckFailed
 from core import paths
-from tests.catalog.backprop import CORRECT, WRONG
-from tests.helpers import feedback_errors, graded_fixture, student_notebook, with_answers
-from tests.test_checks_backprop import CHECKS, student_object
+from tests.catalog import backprop as catalog
+from tests.catalog.backprop import CHAPTER, CHECKS, CORRECT, SLUG, SOLVED, WRONG
+from tests.helpers import (assert_points, check_points, expected_points, feedback_errors,
+                           graded_fixture, student_notebook, with_answers)
 
-CHAPTER = "05_backprop.ipynb"
-POINTS = {"backward_update": 3.0, "value_local_gradients": 2.0, "value_backward": 3.0}
+POINTS = check_points(CHAPTER)
 FULL = sum(POINTS.values())
-N_WRONG = 6  # the batch stays small; tests/test_checks_backprop.py runs every catalog entry
 pytestmark = pytest.mark.slow
 
 
-def zipped(catalog: dict, count: int | None = None):
-    """[(name, {exercise: code})]: entry i of every exercise (shorter lists cycle)."""
-    names = {exercise: list(entries) for exercise, entries in catalog.items()}
-    count = count or max(len(n) for n in names.values())
-    cycles = {exercise: itertools.cycle(n) for exercise, n in names.items()}
-    rows = []
-    for _ in range(count):
-        picked = {exercise: next(cycles[exercise]) for exercise in catalog}
-        name = "__".join(picked[e] for e in catalog)
-        rows.append((name, {e: catalog[e][picked[e]] for e in catalog}))
-    return rows
-
-
-def expected_scores(answers: dict) -> dict:
-    """Per check cell: full points if the hidden check accepts the answer in-process, else 0."""
-    scores = {}
-    for exercise, code in answers.items():
-        obj = student_object(exercise, code)
-        for check_name in CHECKS[exercise]:
-            from autograder.hidden import check
-            try:
-                check("backprop", check_name, obj)
-                scores[check_name] = POINTS[check_name]
-            except CheckFailed:
-                scores[check_name] = 0.0
-    return scores
+def zipped(catalog_: dict) -> list[dict]:
+    """[{exercise: (variant, code)}]: the i-th variant of every exercise, the solved answer where an
+    exercise has fewer variants (marked None, so that its checks are expected at full marks)."""
+    columns = [[(name, code) for name, code in sorted(catalog_[e].items())] for e in CHECKS]
+    rows = itertools.zip_longest(*columns)
+    return [{e: cell or (None, SOLVED[e]) for e, cell in zip(CHECKS, row)} for row in rows]
 
 
 def submissions():
-    """name -> (notebook, {grade id: expected score})."""
+    """name -> (notebook, the answers per exercise, or the points per check cell)."""
     student = student_notebook(CHAPTER)
     cases = {
-        "solved_master": (nbformat.read(str(paths.BOOK / CHAPTER), as_version=4), dict(POINTS)),
-        "untouched": (student, {name: 0.0 for name in POINTS}),
+        "solved_master": (nbformat.read(str(paths.BOOK / CHAPTER), as_version=4), POINTS),
+        "untouched": (student, dict.fromkeys(POINTS, 0.0)),
     }
-    for name, answers in zipped(WRONG, N_WRONG):
-        cases[f"wrong__{name}"] = (with_answers(student, answers), expected_scores(answers))
-    for name, answers in zipped(CORRECT):
-        cases[f"correct__{name}"] = (with_answers(student, answers), dict(POINTS))
+    for kind, catalog_ in (("wrong", WRONG), ("correct", CORRECT)):
+        for i, row in enumerate(zipped(catalog_)):
+            answers = {e: code for e, (_, code) in row.items()}
+            label = "+".join(name or "solved" for name, _ in row.values())
+            cases[f"{kind}_{i}_{label}"] = (with_answers(student, answers),
+                                             answers if kind == "wrong" else POINTS)
     return cases
 
 
-graded = graded_fixture("backprop", submissions)
+graded = graded_fixture(SLUG, submissions)
 
 
 def test_the_batch_is_small_and_covers_the_issue_list():
     names = list(submissions())
-    assert len(names) <= 12
+    assert len(names) <= 25
     joined = " ".join(names)
     for mistake in ("forgot_bias_gradients", "transposed_weight_gradient", "mean_over_all_elements",
                     "gradient_overwritten", "topological_order_not_reversed"):
@@ -74,31 +55,25 @@ def test_the_batch_is_small_and_covers_the_issue_list():
 
 
 @pytest.mark.parametrize("name", sorted(submissions()))
-def test_each_check_cell_gets_its_expected_score(graded, name):
-    cases, results = graded.cases, graded.results
-    expected, result = cases[name][1], results[name]
+def test_each_check_cell_gets_its_expected_points(graded, name):
+    expected, result = graded.cases[name][1], graded.results[name]
     assert result.status == "graded", result.notes
     assert result.max_total == FULL
-    assert result.scores == expected, (result.scores, result.notes)
-    if name.startswith("correct__"):
-        assert expected == POINTS, name
-
-
-def test_wrong_answers_lose_points_on_every_exercise(graded):
-    cases, results = graded.cases, graded.results
-    for name in cases:
-        if name.startswith("wrong__"):
-            scores = results[name].scores
-            assert scores["backward_update"] == 0.0, name
-            assert scores["value_local_gradients"] + scores["value_backward"] < 5.0, name
+    if name.startswith("wrong_"):   # answers: what the in-process checks give, and less than full
+        for exercise, code in expected.items():
+            if code != SOLVED[exercise]:
+                assert sum(result.scores[c] for c in CHECKS[exercise]) < sum(CHECKS[exercise].values()), \
+                    (name, exercise, result.scores)
+        expected = expected_points(catalog, expected, POINTS)
+    assert_points(result, expected, name)
 
 
 def test_feedback_names_the_mistake_and_hides_the_tests(graded):
     results = graded.results
-    name = next(n for n in results if n.startswith("wrong__forgot_bias_gradients"))
+    name = next(n for n in results if n.startswith("wrong_") and "forgot_bias_gradients" in n)
     html = results[name].feedback.read_text()
     assert "backward did not change b1" in html       # the visible self-check fails first
-    name = next(n for n in results if "visited_kept_between_calls" in n)
+    name = next(n for n in results if n.startswith("wrong_") and "visited_kept_between_calls" in n)
     html = results[name].feedback.read_text()    # passes the visible checks, fails a hidden one
     assert "CheckFailed" in html and "must build its order from scratch" in html
     assert "most recent call last" not in html and "hidden.py" not in html
