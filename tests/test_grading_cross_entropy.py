@@ -9,8 +9,8 @@ import pytest
 from core import paths
 from tests.catalog.cross_entropy import (ATTACKS, CHAPTER, CORRECT, LOSES, SLUG, STABLE, VALUES,
                                          VECTORISED, WRONG)
-from tests.helpers import (assert_points, check_points, graded_fixture, student_notebook,
-                           with_answers)
+from tests.helpers import (assert_points, check_points, feedback_errors, graded_fixture,
+                           student_notebook, with_answers)
 
 EXERCISE = "cross_entropy_loss"
 POINTS = check_points(CHAPTER)
@@ -68,3 +68,10 @@ def test_feedback_names_the_mistake_and_hides_the_tests(graded):
     assert "CheckFailed" in html and "should return a torch.float64 loss" in html
     for secret in ("BEGIN HIDDEN TESTS", "autograder.hidden", "from autograder", "check_cross"):
         assert secret not in html, secret
+
+
+def test_a_row_maximum_without_keepdim_is_told_so_by_the_visible_tests(graded):
+    """Before: 'RuntimeError: The size of tensor a (4) must match the size of tensor b (2) at
+    non-singleton dimension 1' alone, from every visible test (each check cell now explains it)."""
+    errors = feedback_errors(graded.results["wrong_max_without_keepdim"])
+    assert any("keepdim=True" in line for line in errors), errors
