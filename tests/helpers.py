@@ -253,3 +253,30 @@ def feedback_errors(result) -> list[str]:
     text = html.unescape(re.sub(r"<[^>]+>", "", result.feedback.read_text()))
     return [line.strip() for line in text.splitlines()
             if re.match(r"\s*[A-Za-z_]\w*(Error|Failed|Exception|Interrupt): ", line)]
+
+
+def zipped(catalog_: dict, checks, solved: dict) -> list[dict]:
+    """[{exercise: (variant, code)}]: the i-th variant of every exercise, the solved answer where an
+    exercise has fewer variants (marked None, so that its checks are expected at full marks)."""
+    import itertools
+    columns = [[(name, code) for name, code in sorted(catalog_[e].items())] for e in checks]
+    rows = itertools.zip_longest(*columns)
+    return [{e: cell or (None, solved[e]) for e, cell in zip(checks, row)} for row in rows]
+
+
+def zipped_submissions(catalog, points: dict) -> dict:
+    """name -> (notebook, the answers per exercise, or the points per check cell): the solved
+    master, the untouched student notebook, and the catalog's wrong and correct answers zipped
+    across its exercises (submission i holds variant i of each), for one grading batch."""
+    student = student_notebook(catalog.CHAPTER)
+    cases = {
+        "solved_master": (nbformat.read(str(paths.BOOK / catalog.CHAPTER), as_version=4), points),
+        "untouched": (student, dict.fromkeys(points, 0.0)),
+    }
+    for kind, catalog_ in (("wrong", catalog.WRONG), ("correct", catalog.CORRECT)):
+        for i, row in enumerate(zipped(catalog_, catalog.CHECKS, catalog.SOLVED)):
+            answers = {e: code for e, (_, code) in row.items()}
+            label = "+".join(name or "solved" for name, _ in row.values())
+            cases[f"{kind}_{i}_{label}"] = (with_answers(student, answers),
+                                             answers if kind == "wrong" else points)
+    return cases

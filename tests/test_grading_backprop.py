@@ -2,44 +2,21 @@
 grading command: the solved master, the untouched student notebook, and the whole catalog zipped
 across the two exercises (submission i holds variant i of both; an exercise with fewer variants
 holds its solved answer), with the exact points of every check cell."""
-import itertools
 
-import nbformat
 import pytest
 
-from core import paths
 from tests.catalog import backprop as catalog
-from tests.catalog.backprop import CHAPTER, CHECKS, CORRECT, SLUG, SOLVED, WRONG
+from tests.catalog.backprop import CHAPTER, CHECKS, SLUG, SOLVED
 from tests.helpers import (assert_points, check_points, expected_points, feedback_errors,
-                           graded_fixture, student_notebook, with_answers)
+                           graded_fixture, zipped_submissions)
 
 POINTS = check_points(CHAPTER)
 FULL = sum(POINTS.values())
 pytestmark = pytest.mark.slow
 
 
-def zipped(catalog_: dict) -> list[dict]:
-    """[{exercise: (variant, code)}]: the i-th variant of every exercise, the solved answer where an
-    exercise has fewer variants (marked None, so that its checks are expected at full marks)."""
-    columns = [[(name, code) for name, code in sorted(catalog_[e].items())] for e in CHECKS]
-    rows = itertools.zip_longest(*columns)
-    return [{e: cell or (None, SOLVED[e]) for e, cell in zip(CHECKS, row)} for row in rows]
-
-
-def submissions():
-    """name -> (notebook, the answers per exercise, or the points per check cell)."""
-    student = student_notebook(CHAPTER)
-    cases = {
-        "solved_master": (nbformat.read(str(paths.BOOK / CHAPTER), as_version=4), POINTS),
-        "untouched": (student, dict.fromkeys(POINTS, 0.0)),
-    }
-    for kind, catalog_ in (("wrong", WRONG), ("correct", CORRECT)):
-        for i, row in enumerate(zipped(catalog_)):
-            answers = {e: code for e, (_, code) in row.items()}
-            label = "+".join(name or "solved" for name, _ in row.values())
-            cases[f"{kind}_{i}_{label}"] = (with_answers(student, answers),
-                                             answers if kind == "wrong" else POINTS)
-    return cases
+def submissions() -> dict:
+    return zipped_submissions(catalog, POINTS)
 
 
 graded = graded_fixture(SLUG, submissions)
