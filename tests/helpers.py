@@ -280,3 +280,17 @@ def zipped_submissions(catalog, points: dict) -> dict:
             cases[f"{kind}_{i}_{label}"] = (with_answers(student, answers),
                                              answers if kind == "wrong" else points)
     return cases
+
+
+def assert_zipped_points(catalog, points: dict, name: str, expected, result) -> None:
+    """The points of one submission of zipped_submissions: full marks for the correct rows; for a
+    wrong row, what the in-process checks give, and less than full on every exercise whose answer
+    is not the solved one."""
+    if name.startswith("wrong_"):
+        for exercise, code in expected.items():
+            if code != catalog.SOLVED[exercise]:
+                checks = catalog.CHECKS[exercise]
+                assert sum(result.scores[c] for c in checks) < sum(checks.values()), \
+                    (name, exercise, result.scores)
+        expected = expected_points(catalog, expected, points)
+    assert_points(result, expected, name)
