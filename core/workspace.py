@@ -8,15 +8,34 @@ executor and time limits: ``autograder.workspace``).
 """
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
+import nbgrader.api
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 
 from core import paths
 from core.chapter import chapter_slug
+
+
+@functools.cache
+def alembic_head() -> str:
+    """The schema version nbgrader stamps into a new gradebook: the head of its migration scripts.
+
+    nbgrader learns it by running ``alembic heads`` in a subprocess, which imports nbgrader anew
+    (about 5 s per new gradebook, and it fails where ``alembic`` is not on PATH); read in this
+    process from the same scripts it takes milliseconds. ``Gradebook`` looks the function up in
+    its module at call time, so replacing it there is enough."""
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
+
+
+NBGRADER_ALEMBIC_VERSION = nbgrader.api.get_alembic_version   # nbgrader's own (for the tests)
+nbgrader.api.get_alembic_version = alembic_head
 
 
 class NbgraderError(RuntimeError):
