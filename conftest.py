@@ -48,6 +48,18 @@ def _mnist_when_marked(request):
 
 
 @pytest.fixture(scope="session")
+def grading_scheduler():
+    """The address of one Dask cluster (the command's own, two workers) that the chapter batches
+    grade on, the way `grade --scheduler` grades on a running cluster: its workers keep their
+    kernel fork servers from chapter to chapter, so a batch pays no cluster start. The command's
+    own cluster, started per run, is graded on by the batch, class and isolation tests."""
+    from autograder.grade import local_cluster
+    cluster = local_cluster(2)
+    yield cluster.scheduler_address
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
 def full_html() -> Path:
     """The full edition of the book, built once per test session (execution is cached)."""
     from course import book

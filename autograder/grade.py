@@ -91,11 +91,32 @@ def grader_sources(slug: str) -> list[Path]:
     return files
 
 
-def preload_modules(student_nb) -> list[str]:
-    """Modules the chapter imports, preloaded once in each worker's kernel fork server."""
+def preload_modules() -> list[str]:
+    """Modules the course's student notebooks import, preloaded once in each worker's kernel fork
+    server. One list for every chapter: a worker that grades chapter after chapter (a cluster
+    given with ``--scheduler``, or the tests' shared one) keeps its fork server instead of starting
+    a new one (seconds: it imports PyTorch) for each chapter."""
     import importlib.util
     names = set(BASE_PRELOAD)
-    for node in student_nb.cells:
+    for student in sorted(paths.STUDENTS.glob("[0-9][0-9]_*.ipynb")):
+        names |= imported_modules(nbformat.read(str(student), as_version=4))
+    usable = []
+    for name in sorted(names):
+        top = name.split(".")[0]
+        if top in NEVER_PRELOAD:
+            continue
+        try:   # the top-level package only: finding `torch.nn` would import torch here (5 s)
+            if importlib.util.find_spec(top) is not None:
+                usable.append(name)
+        except (ImportError, ValueError):
+            continue
+    return usable
+
+
+def imported_modules(notebook) -> set[str]:
+    """The absolute module names a notebook's code cells import (shell lines skipped)."""
+    names = set()
+    for node in notebook.cells:
         if node.cell_type != "code":
             continue
         try:
@@ -108,16 +129,7 @@ def preload_modules(student_nb) -> list[str]:
                 names.update(alias.name for alias in stmt.names)
             elif isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level:
                 names.add(stmt.module)
-    usable = []
-    for name in sorted(names):
-        if name.split(".")[0] in NEVER_PRELOAD:
-            continue
-        try:
-            if importlib.util.find_spec(name) is not None:
-                usable.append(name)
-        except (ImportError, ValueError):
-            continue
-    return usable
+    return names
 
 
 def chapter_files(chapter: str) -> ChapterFiles:
@@ -175,13 +187,12 @@ def build_bundle(chapter: str, limits: Limits, sandbox: bool, cache: Path) -> Bu
     files = chapter_files(chapter)
     key = bundle_key(files, limits, sandbox)
     parsed = files.chapter
-    student_nb = nbformat.reads(files.student_text, as_version=4)
     return Bundle(slug=parsed.slug, notebook=parsed.notebook, source_text=files.source_text,
                   gradebook=template(files, key, cache), student_text=files.student_text,
                   checks_source=files.checks_source, reference_source=files.reference_source,
                   check_map=parsed.check_map(), hidden_lines=parsed.hidden_lines(),
                   max_scores=parsed.points, others=other_chapters(files.master),
-                  preload=preload_modules(student_nb), limits=limits, sandbox=sandbox,
+                  preload=preload_modules(), limits=limits, sandbox=sandbox,
                   fingerprint=key, data_dir=files.data_dir)
 
 
@@ -192,9 +203,18 @@ def run_inline(jobs: list[Job], bundle: Bundle, on_result) -> None:
         on_result(job, grade_task(job, bundle), None)
 
 
+def local_cluster(workers: int):
+    """The Dask cluster the command starts on this machine: one process per worker, one task at
+    a time in each (a worker grades one submission at a time), no memory limit of Dask's own
+    (the sandbox limits each kernel)."""
+    from distributed import LocalCluster
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                        dashboard_address=":0", silence_logs=logging.ERROR, memory_limit=0)
+
+
 def run_dask(jobs: list[Job], bundle_factory, preload: list[str], workers: int,
              scheduler: str | None, on_result, log) -> Bundle:
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
     cluster = shared = None
     if scheduler:
@@ -202,9 +222,7 @@ def run_dask(jobs: list[Job], bundle_factory, preload: list[str], workers: int,
         log(f"Grading on the Dask cluster at {scheduler} "
             f"({len(client.scheduler_info()['workers'])} workers).")
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.ERROR,
-                               memory_limit=0)
+        cluster = local_cluster(workers)
         client = Client(cluster)
     try:
         for address in client.scheduler_info()["workers"]:   # start fork servers meanwhile
@@ -286,7 +304,7 @@ def plan(chapter: str, submissions, out: Path, limits: Limits, sandbox: bool, st
             results[sub.student] = to_result(record, sub, store, reused=True)
             continue
         jobs.append(Job(key, sub.student, sub.file, sub.data, sub.notes))
-    preload = preload_modules(nbformat.reads(files.student_text, as_version=4))
+    preload = preload_modules()
     return Plan(files, subs, jobs, results, points, preload)
 
 

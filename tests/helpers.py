@@ -170,7 +170,8 @@ class Batch:
 def graded_fixture(slug: str, submissions, env: dict | None = None, needs=()):
     """A module-scoped fixture that writes ``submissions()`` (name -> (notebook, expected)) to
     files, grades them all in ONE call of the instructors' command (autograder.grade.grade: real
-    nbgrader, sandbox, oracle), and returns a Batch. ``env`` is set while grading; ``needs`` names
+    nbgrader, sandbox, oracle) on the session's Dask cluster (conftest.grading_scheduler), and
+    returns a Batch. ``env`` is set while grading; ``needs`` names
     fixtures to request first (e.g. mnist_root)."""
     import hashlib
     import warnings
@@ -195,7 +196,8 @@ def graded_fixture(slug: str, submissions, env: dict | None = None, needs=()):
         with pytest.MonkeyPatch.context() as patch:
             for key, value in (env or {}).items():
                 patch.setenv(key, str(value() if callable(value) else value))
-            results = grade(slug, files, tmp_path_factory.mktemp("grades"))
+            results = grade(slug, files, tmp_path_factory.mktemp("grades"),
+                            scheduler=request.getfixturevalue("grading_scheduler"))
         return Batch(cases, {r.student: r for r in results}, before, digest())
 
     return graded
