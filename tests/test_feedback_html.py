@@ -106,6 +106,7 @@ def visit(browser, server, page_path: Path) -> dict:
             "pings": [r for r in requests if r.startswith(base) and "/out/" not in r],
             "served": list(httpd.seen[1:]), "text": page.inner_text("body"),
             "images": page.locator("img[src^='data:image/png']").count(),
+            "described": page.locator("img[src^='data:image/png'][alt]").count(),
             "tables": page.locator("table b", has_text="loss 0.25").count()}
     page.close()
     return seen
@@ -140,4 +141,5 @@ def test_control_a_correct_submissions_page_shows_its_score_figures_and_tables(g
     assert result.total == 3.0
     seen = visit(browser, server, result.feedback)
     assert "Score: 3.0 / 3.0" in seen["text"] and seen["images"] == 1 and seen["tables"] == 1
+    assert seen["described"] == 1   # every image has a text alternative
     assert seen["fetched"] == [] and seen["served"] == []
