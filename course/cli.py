@@ -77,7 +77,7 @@ def cmd_dev(args) -> int:
 
 def cmd_book(args) -> int:
     from .book import build
-    html = build(edition=args.edition)
+    html = build(edition=args.edition, jobs=args.jobs)
     print(f"Book ({args.edition}) built: {html / 'index.html'}")
     return 0
 
@@ -251,6 +251,8 @@ def main(argv=None) -> None:
     book = sub.add_parser("book", help="execute the chapters and build the HTML book")
     book.add_argument("--edition", choices=["full", "no-solutions"], default="full",
                       help="'no-solutions' leaves every solution out (for a graded term)")
+    book.add_argument("--jobs", type=int, default=None,
+                      help="chapters executed at once (default: 2 where there are 2 CPUs, else 1)")
     grade = sub.add_parser("grade", help="grade a class: LMS zip/folder/notebooks -> grades, "
                                          "feedback, review list (see docs/grading.md)")
     grade.add_argument("chapter", help="chapter slug or number, e.g. relu_approximation or 01")
