@@ -71,7 +71,7 @@ test: setup  ## run the whole test suite (builds, grading, notebook execution)
 	$(PY) -m pytest
 
 test-fast: $(INSTALLED)  ## the tests that take seconds: no grading runs, book, browser or MNIST
-	$(PY) -m pytest -m "not slow and not book and not browser and not mnist"
+	$(PY) -m pytest -n auto -m "not slow and not book and not browser and not mnist"
 
 dev: $(INSTALLED)  ## one chapter's inner loop: make dev CHAPTER=04 (sync, generate, check, its fast tests)
 	$(PY) -m course dev $(CHAPTER)
