@@ -10,8 +10,6 @@ Every catalog entry runs through the hidden checks in tests/test_checks_catalogs
 read MNIST from a provisioned folder (course/mnist_data.py) through $MLP_COURSE_DATA, as the
 grader's sandbox gives it to them.
 """
-import os
-
 import nbformat
 import pytest
 
@@ -72,10 +70,12 @@ def test_each_check_cell_gets_its_expected_points(graded, name):
     assert_points(result, expected, name)
 
 
-def test_a_submission_grades_in_under_20_seconds(graded):
-    seconds = {name: r.seconds for name, r in graded.results.items() if r.seconds is not None}
-    assert seconds, "the grader reported no times"
-    assert max(seconds.values()) < 20 * (2 if os.environ.get("CI") else 3), seconds
+def test_the_grader_runs_the_shortened_chapter(graded):
+    """Under the grader ($NBGRADER_EXECUTION) the chapter trains one epoch on 3000 images, not
+    five on 60 000 (how long that takes is benchmarks/grading_throughput.py's business)."""
+    html = graded.results["solved_master"].feedback.read_text()
+    assert "1 epochs in" in html and "Converted 3000 + 1000 images" in html
+    assert "5 epochs in" not in html
 
 
 def test_feedback_names_the_mistake_and_hides_the_hidden_tests(graded):
