@@ -67,11 +67,16 @@ lms-export: $(INSTALLED)  ## LMS import files: make lms-export FOLDERS="..." ARG
 similarity: $(INSTALLED)  ## similar submissions: make similarity CHAPTER=01 SUBMISSIONS=submissions.zip [OUT=grades]
 	$(PY) -m course similarity $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades) $(ARGS)
 
+# The fast tests run in FAST_JOBS processes (pytest-xdist; 0: in this one). The whole suite runs
+# in one: its grading tests keep both cores busy themselves (a 2-process run was slower on two
+# cores). Tests sharing a build (book, Colab-like venv, MNIST) stay together under -n (conftest.py).
+FAST_JOBS ?= 2
+
 test: setup  ## run the whole test suite (builds, grading, notebook execution)
 	$(PY) -m pytest
 
 test-fast: $(INSTALLED)  ## the tests that take seconds: no grading runs, book, browser or MNIST
-	$(PY) -m pytest -n auto -m "not slow and not book and not browser and not mnist"
+	$(PY) -m pytest -n $(FAST_JOBS) --dist loadgroup -m "not slow and not book and not browser and not mnist"
 
 dev: $(INSTALLED)  ## one chapter's inner loop: make dev CHAPTER=04 (sync, generate, check, its fast tests)
 	$(PY) -m course dev $(CHAPTER)

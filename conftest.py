@@ -21,14 +21,24 @@ BOOK_FIXTURES = {"full_html", "plain_html"}
 MNIST_FILES = {"test_mnist_data.py", "test_grading_mnist.py"}
 
 
+# With `pytest -n N --dist loadgroup` (pytest-xdist: `make test`) the tests that share something
+# built once on disk run in one worker: the book's editions (one _build/), the Colab-like venv,
+# and MNIST's provisioned copy.
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if BOOK_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.book)
+            item.add_marker(pytest.mark.xdist_group("book"))
         if "browser" in item.fixturenames:
             item.add_marker(pytest.mark.browser)
         if item.path.name in MNIST_FILES or "06_mnist" in item.nodeid:
             item.add_marker(pytest.mark.mnist)
+        if "colab_python" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("colab"))
+        elif item.get_closest_marker("mnist") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group("mnist"))
 
 
 @pytest.fixture(scope="session")
