@@ -59,10 +59,11 @@ def _mnist_when_marked(request):
 
 @pytest.fixture(scope="session")
 def grading_scheduler():
-    """The address of one Dask cluster (the command's own, two workers) that the chapter batches
-    grade on, the way `grade --scheduler` grades on a running cluster: its workers keep their
-    kernel fork servers from chapter to chapter, so a batch pays no cluster start. The command's
-    own cluster, started per run, is graded on by the batch, class and isolation tests."""
+    """The address of one Dask cluster (the command's own, two workers) that the chapter batches,
+    the bad-input corpus and the isolation attacks grade on, the way `grade --scheduler` grades on
+    a running cluster: its workers keep their kernel fork servers from batch to batch, so a batch
+    pays no cluster start. The command's own cluster, started per run, is graded on by the class,
+    the interrupted run, the layouts and the killed-worker tests."""
     from autograder.grade import local_cluster
     cluster = local_cluster(2)
     yield cluster.scheduler_address

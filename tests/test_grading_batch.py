@@ -26,15 +26,15 @@ def sha(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus(tmp_path_factory, grading_scheduler):
     root = tmp_path_factory.mktemp("corpus")
     build_bad(root, paths.ROOT)
     sources = [root / "bad", root / "bad_lms.zip"]
     before = {p: sha(p) for p in root.rglob("*") if p.is_file()}
     out = root / "out"
-    results = grade("relu_approximation", sources, out, workers=2, **LIMITS)
+    results = grade("relu_approximation", sources, out, scheduler=grading_scheduler, **LIMITS)
     return {"root": root, "sources": sources, "out": out, "before": before,
-            "results": {r.student: r for r in results}}
+            "results": {r.student: r for r in results}, "scheduler": grading_scheduler}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -94,7 +94,8 @@ def test_feedback_has_messages_but_no_hidden_code_or_its_traceback(corpus):
 
 def test_a_second_run_regrades_nothing_and_gives_the_same_rows(corpus):
     first = (corpus["out"] / "grades.csv").read_text()
-    again = grade("relu_approximation", corpus["sources"], corpus["out"], workers=2, **LIMITS)
+    again = grade("relu_approximation", corpus["sources"], corpus["out"],
+                  scheduler=corpus["scheduler"], **LIMITS)
     assert all(r.reused or r.status == "failed" for r in again)
     assert (corpus["out"] / "grades.csv").read_text() == first
 
@@ -105,7 +106,8 @@ def test_a_late_submission_is_graded_alone(corpus, tmp_path):
           late)
     try:
         results = {r.student: r for r in grade("relu_approximation", corpus["sources"],
-                                                corpus["out"], workers=1, **LIMITS)}
+                                                corpus["out"], scheduler=corpus["scheduler"],
+                                                **LIMITS)}
     finally:
         late.unlink()
     fresh = [r.student for r in results.values() if not r.reused and r.status != "failed"]

@@ -131,7 +131,9 @@ def kill_all(pids) -> None:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, grading_scheduler):
+    """Graded on the session's cluster, whose workers live on after the batch: what outlives a
+    submission can only have escaped its own teardown, not the workers' exit."""
     root = tmp_path_factory.mktemp("limits")
     files = {}
     for student, values in SUBMISSIONS.items():
@@ -139,8 +141,8 @@ def graded(tmp_path_factory):
         files[student] = write(attack_notebook(code.format(**values)), root / f"{student}.ipynb")
     try:
         results = {r.student: r for r in grade("relu_approximation", files, root / "out",
-                                                workers=2, timeout_cell=60, timeout_notebook=120,
-                                                memory_gb=1)}
+                                                scheduler=grading_scheduler, timeout_cell=60,
+                                                timeout_notebook=120, memory_gb=1)}
         survivors = {}
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:   # SIGKILL is not instant: the namespace unwinds

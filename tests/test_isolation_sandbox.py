@@ -120,7 +120,7 @@ get_ipython().events.register("post_run_cell", lambda result: print(In[-1]))
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, grading_scheduler):
     root = tmp_path_factory.mktemp("isolation")
     out = root / "out"
     host_file = root / "host" / "pwned.txt"
@@ -155,8 +155,9 @@ def graded(tmp_path_factory):
         files[name] = write(nb, root / "in" / f"{name}.ipynb")
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files.values()}
     secrets_before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (SOLUTION, CHECKS)}
-    results = {r.student: r for r in grade("relu_approximation", files, out, workers=2,
-                                            timeout_cell=30, timeout_notebook=120)}
+    results = {r.student: r for r in grade("relu_approximation", files, out,
+                                            scheduler=grading_scheduler, timeout_cell=30,
+                                            timeout_notebook=120)}
     stop.set()
     server.close()
     return {"results": results, "out": out, "host_file": host_file, "connections": connections,
