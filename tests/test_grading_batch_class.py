@@ -1,6 +1,9 @@
 """A realistic class end to end, by the README's instructor command: 54 submissions downloaded
 from Canvas and Moodle (Colab file names, correct, partly wrong and broken ones, a late one, a
-.py instead of the notebook, an empty file, an infinite loop), one zip, one command."""
+.py instead of the notebook, an empty file, an infinite loop), one zip, one command.
+
+The command grades on the session's running Dask cluster (``--scheduler``, as on a course's
+cluster); the command's own cluster is what the layout and interrupted-run tests start."""
 import csv
 import subprocess
 import sys
@@ -14,12 +17,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, grading_scheduler):
     root = tmp_path_factory.mktemp("class")
     archive, expected = build_class(root)
     out = root / "grades"
     done = subprocess.run([sys.executable, "-m", "course", "grade", "01", str(archive), "--out",
-                           str(out), "--workers", "2", "--timeout-cell", "5"],
+                           str(out), "--scheduler", grading_scheduler, "--timeout-cell", "5"],
                           cwd=paths.ROOT, capture_output=True, text=True, timeout=900)
     rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
     return done, rows, expected, out
