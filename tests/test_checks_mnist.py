@@ -1,6 +1,8 @@
 """The hidden checks of the MNIST chapter against the catalog of student answers, in-process and
 as under the grader (the check runs in the oracle on proxies of objects that stay on the
 student's side, autograder.sandbox.loopback)."""
+import contextlib
+
 import nbformat
 import pytest
 import torch
@@ -164,6 +166,64 @@ def test_a_probe_redefined_by_an_answer_cell_earns_nothing(reference):
     with pytest.raises(CheckFailed, match="once per batch"):
         loopback.check(SLUG, "test_evaluation", test, fake_probe_class(), lambda f, *a, **k: "")
     loopback.check(SLUG, "test_evaluation", reference.test)   # control
+
+
+@contextlib.contextmanager
+def client_patched(**helpers):
+    """An answer cell that replaces the grader's own kernel-side helpers (``import
+    autograder.hidden; autograder.hidden.probe = ...``): the kernel's copy of the client is the
+    student's to change, like anything else in the kernel. In loopback the 'kernel' is this
+    process, so the patch is undone afterwards."""
+    import autograder.hidden as client
+    saved = {name: getattr(client, name) for name in helpers}
+    for name, helper in helpers.items():
+        setattr(client, name, helper)
+    try:
+        yield
+    finally:
+        for name, helper in saved.items():
+            setattr(client, name, helper)
+
+
+def forged_probe(sizes):
+    """A probe whose recordings claim evaluation-mode calls on batches of these sizes (zeros as
+    outputs) and that runs nothing."""
+    def probe(net):
+        class Forged(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.net = net
+                self.calls = [(False, False, torch.zeros(size, 10)) for size in sizes]
+
+            def forward(self, x):
+                return self.net(x)
+        return Forged()
+    return probe
+
+
+def test_a_probe_patched_into_the_kernels_client_earns_nothing(reference):
+    def test(model, test_loader, loss_fn, epoch=-1):   # does nothing
+        pass
+    with client_patched(probe=forged_probe([16, 16, 8])):
+        with pytest.raises(CheckFailed, match="test\\(\\) should give the model each batch"):
+            loopback.check(SLUG, "test_evaluation", test)
+    loopback.check(SLUG, "test_evaluation", reference.test)   # control
+
+
+def test_fit_with_forged_recordings_and_printed_lines_earns_nothing(reference):
+    lines = "".join(f"Epoch {e} done. Average train loss = 1.00\nEpoch {e} done. Average test loss = 1.00\n"
+                    for e in (1, 2, 3))
+
+    def printed(function, *args, **kwargs):   # the capture of what fit printed, forged
+        function(*args, **kwargs)
+        return lines
+
+    def fit(model, train_loader, test_loader, loss_fn, optimizer, epochs=5):   # does nothing
+        pass
+    with client_patched(probe=forged_probe([8, 8, 5] * 3), printed=printed):
+        with pytest.raises(CheckFailed, match="fit"):
+            loopback.check(SLUG, "fit_epochs", fit)
+    loopback.check(SLUG, "fit_epochs", reference.fit)   # control
 
 
 def test_the_optimizer_check_never_uses_the_kernels_adam(reference):

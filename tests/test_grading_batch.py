@@ -1,9 +1,10 @@
 """Grading a whole batch: the bad-input corpus (every case gets its row, the batch never aborts,
-originals keep their bytes), re-running (same scores, nothing regraded), a late submission, an
-interrupted run, and an external Dask scheduler."""
+originals keep their bytes), re-running (same scores, nothing regraded), a late submission, and
+an interrupted run. The corpus grades on the session's running cluster (``scheduler=``, as on an
+external Dask scheduler; the chapter batches, the class and the isolation tests grade there too),
+the interrupted run on the command's own."""
 import csv
 import hashlib
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -147,17 +148,3 @@ def test_an_interrupted_run_picks_up_where_it_stopped(tmp_path):
     rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open())}
     assert [rows[f"s{i}"]["total"] for i in range(6)] == ["3", "1", "3", "0", "3", "3"]
 
-
-def test_grading_on_an_external_dask_scheduler(tmp_path):
-    from distributed import LocalCluster
-    student = student_notebook(CHAPTER)
-    files = {"a": write(with_answers(student, {"approximate_function": CORRECT["loop"]}),
-                        tmp_path / "a.ipynb"),
-             "b": write(with_answers(student, {"approximate_function": WRONG["too_few_points_on_x"]}),
-                        tmp_path / "b.ipynb")}
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                      dashboard_address=":0") as cluster:
-        results = {r.student: r for r in grade("relu_approximation", files, tmp_path / "out",
-                                                scheduler=cluster.scheduler_address)}
-    assert results["a"].total == FULL and results["b"].total < FULL
-    shutil.rmtree(tmp_path / "out")

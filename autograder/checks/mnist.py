@@ -105,8 +105,28 @@ def parameters(model) -> torch.Tensor:
 
 
 def recorded(probe) -> list:
-    """The probe's recordings: (training, grad enabled, outputs) per forward call."""
+    """The probe's recordings: (training, grad enabled, outputs) per forward call.
+
+    They are the kernel's word: an answer cell can replace the probe, or the kernel's copy of
+    ``autograder.hidden``, with one that records anything. So no check gives a point on a
+    recording alone: the outputs each call recorded must be the outputs this process computes
+    for the batch that call should have seen (:func:`expect_outputs_on`), which only running the
+    network on that batch produces. What stays the kernel's word is how a call ran (mode,
+    gradients), which changes no output of the checks' network."""
     return [(bool(t), bool(g), torch.as_tensor(o)) for t, g, o in list(probe.calls)]
+
+
+def expect_outputs_on(calls: list, state: dict, batches: list, who: str) -> None:
+    """Each recorded call's outputs are the network's (weights ``state``) on its batch, computed
+    here: the evidence, by value, that the model really ran on the data it was given."""
+    with torch.no_grad():
+        net = local_net(state).eval()
+        expected = [net(batch) for batch in batches]
+    for (_, _, got), want in zip(calls, expected):
+        if got.shape != want.shape or not torch.allclose(got.float(), want, atol=1e-4):
+            fail(f"{who} should give the model each batch of its loader as it comes (the images "
+                 f"unchanged, in order); the model's outputs in {who} are not its outputs on those "
+                 f"batches.")
 
 
 def run_printing(function, *args, what: str, **kwargs) -> str:
@@ -433,6 +453,7 @@ def check_test_evaluation(test, *ignored, reference):
     calls = recorded(model)
     if len(calls) != 3:
         fail(f"test() should run the model once per batch (3 batches), it ran it {len(calls)} times.")
+    expect_outputs_on(calls, state, list(images.split(16)), "test()")
     if any(training for training, _, _ in calls):
         fail("test() should put the model in evaluation mode (model.eval()) before the loop; "
              "it ran in training mode (layers such as dropout behave differently there).")
@@ -488,15 +509,19 @@ def check_fit_epochs(fit, *ignored, reference):
     if default != 5:
         fail(f"fit's epochs should default to 5, as the tutorial trains for 5 epochs; it is {default!r}.")
     gen = generator(SLUG, "fit")
-    model = kernel_probe(small_state(3))
-    train_loader = kernel_loader(random_images(gen, 16), torch.randint(0, 10, (16,), generator=gen), 8)
-    test_loader = kernel_loader(random_images(gen, 5), torch.randint(0, 10, (5,), generator=gen), 5)
-    optimizer = kernel("torch.optim.SGD", model.parameters(), lr=0.01)
+    state = small_state(3)
+    model = kernel_probe(state)
+    train_images, test_images = random_images(gen, 16), random_images(gen, 5)
+    train_loader = kernel_loader(train_images, torch.randint(0, 10, (16,), generator=gen), 8)
+    test_loader = kernel_loader(test_images, torch.randint(0, 10, (5,), generator=gen), 5)
+    # lr = 0: training steps leave the weights as they are, so every call's outputs are known here
+    optimizer = kernel("torch.optim.SGD", model.parameters(), lr=0.0)
     epochs = 3
     text = run_printing(fit, model, train_loader, test_loader, kernel("torch.nn.CrossEntropyLoss"),
                         optimizer, epochs=epochs,
                         what="fit(model, train_loader, test_loader, loss_fn, optimizer, epochs=3)")
-    sizes = [len(out) for _, _, out in recorded(model)]   # 8, 8: a pass over train_loader; 5: test_loader
+    calls = recorded(model)
+    sizes = [len(out) for _, _, out in calls]   # 8, 8: a pass over train_loader; 5: test_loader
     passes = "".join({8: "T", 5: "E"}.get(size, "?") for size in sizes).replace("TT", "train ").replace("E", "test ")
     passes = passes.split()
     if passes.count("train") != epochs:
@@ -508,6 +533,7 @@ def check_fit_epochs(fit, *ignored, reference):
     if passes != ["train", "test"] * epochs:
         fail("fit should, every epoch, call train(...) with train_loader and then test(...) with "
              f"test_loader; the loaders were used in the order {passes}.")
+    expect_outputs_on(calls, state, [*train_images.split(8), test_images] * epochs, "fit")
     lines = [(int(number), kind.lower()) for number, kind in EPOCH_LINE.findall(text)]
     expected = [(e, kind) for e in range(1, epochs + 1) for kind in ("train", "test")]
     if lines != expected:
