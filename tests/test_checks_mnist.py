@@ -226,6 +226,40 @@ def test_fit_with_forged_recordings_and_printed_lines_earns_nothing(reference):
     loopback.check(SLUG, "fit_epochs", reference.fit)   # control
 
 
+def probe_claiming_evaluation(net):
+    """A probe that runs the network and records every call as made in evaluation mode without
+    gradients, whatever the mode and gradients were."""
+    class Claims(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.calls = net, []
+
+        def forward(self, x):
+            out = self.net(x)
+            self.calls.append((False, False, out.detach().clone()))
+            return out
+    return Claims()
+
+
+TEST_WITHOUT_EVAL_OR_NO_GRAD = """
+def test(model, test_loader, loss_fn, epoch=-1):
+    for images, targets in test_loader:
+        model(images)
+"""
+
+
+def test_forged_mode_and_gradient_flags_do_not_stand_for_eval_and_no_grad(reference):
+    import inspect
+    namespace = {}
+    exec(TEST_WITHOUT_EVAL_OR_NO_GRAD, namespace)   # runs the model on every batch, as it should
+    with client_patched(probe=probe_claiming_evaluation):
+        with pytest.raises(CheckFailed, match="evaluation mode"):
+            loopback.check(SLUG, "test_evaluation", namespace["test"],
+                           source=TEST_WITHOUT_EVAL_OR_NO_GRAD)
+        loopback.check(SLUG, "test_evaluation", reference.test,   # control: the same probe
+                       source=inspect.getsource(reference.test))
+
+
 def test_the_optimizer_check_never_uses_the_kernels_adam(reference):
     """The answer cell replaced torch.optim.Adam with an optimizer that does nothing, and used it:
     before, the check's own reference step used the (replaced) kernel Adam and both moved 0."""

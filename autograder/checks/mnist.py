@@ -28,7 +28,7 @@ from torch.optim import Adam   # bound when the checks load, before any student 
 
 from autograder.checks.compare import (CheckFailed, call, call_ref, expect_close, expect_shape,
                                        fail, generator, in_student_kernel, in_student_kernel_ref,
-                                       is_instance, type_name)
+                                       is_instance, student_source, type_name)
 
 SLUG = "mnist"
 LAYER_SHAPES = [(100, 784), (100,), (10, 100), (10,)]
@@ -111,8 +111,9 @@ def recorded(probe) -> list:
     ``autograder.hidden``, with one that records anything. So no check gives a point on a
     recording alone: the outputs each call recorded must be the outputs this process computes
     for the batch that call should have seen (:func:`expect_outputs_on`), which only running the
-    network on that batch produces. What stays the kernel's word is how a call ran (mode,
-    gradients), which changes no output of the checks' network."""
+    network on that batch produces. How a call ran (mode, gradients) changes no output of the
+    checks' network: those rules are read from the student's code too (:func:`source_calls`),
+    and a recording only gives the message for an honest mistake."""
     return [(bool(t), bool(g), torch.as_tensor(o)) for t, g, o in list(probe.calls)]
 
 
@@ -127,6 +128,63 @@ def expect_outputs_on(calls: list, state: dict, batches: list, who: str) -> None
             fail(f"{who} should give the model each batch of its loader as it comes (the images "
                  f"unchanged, in order); the model's outputs in {who} are not its outputs on those "
                  f"batches.")
+
+
+NO_GRAD_CALLS = {"no_grad", "inference_mode", "set_grad_enabled"}
+
+
+def source_calls(name: str) -> set[str] | None:
+    """What the student's ``def name`` calls, read from the notebook as the grader read it (the
+    kernel cannot change that), with what the student's own top-level functions it calls call in
+    turn: function and method names, ``.train(False)`` counted as ``eval``. None where the source
+    is unknown (in-process runs); an empty set where no such ``def`` is found.
+
+    How a model runs (evaluation mode, gradients off) changes no output of the checks' network,
+    so the probe's recordings of it are the kernel's word; these rules are read from the code
+    instead, as chapter 3 reads its no-built-in rule (docs/authors.md)."""
+    import ast
+    source = student_source()
+    if source is None:
+        return None
+    defs = {}
+    for cell in source.split("\n# %% cell\n"):
+        try:
+            tree = ast.parse(cell)
+        except SyntaxError:
+            continue   # it did not run either
+        defs.update({node.name: node for node in tree.body
+                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))})
+    calls, seen, todo = set(), set(), [name]
+    while todo:
+        function = todo.pop()
+        if function in seen or function not in defs:
+            continue
+        seen.add(function)
+        for node in ast.walk(defs[function]):
+            if not isinstance(node, ast.Call):
+                continue
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else \
+                node.func.id if isinstance(node.func, ast.Name) else None
+            if called == "train" and node.args and isinstance(node.args[0], ast.Constant) \
+                    and node.args[0].value is False:
+                called = "eval"
+            if called:
+                calls.add(called)
+                todo.append(called)
+    return calls
+
+
+def expect_mode_in_source(name: str, mode: str, message: str) -> None:
+    """``mode`` ('train' or 'eval') is switched on in the student's ``def name``: else fail."""
+    calls = source_calls(name)
+    if calls is not None and mode not in calls:
+        fail(message)
+
+
+def expect_no_grad_in_source(name: str, message: str) -> None:
+    calls = source_calls(name)
+    if calls is not None and not calls & NO_GRAD_CALLS:
+        fail(message)
 
 
 def run_printing(function, *args, what: str, **kwargs) -> str:
@@ -368,9 +426,11 @@ def check_train_steps(train, *ignored, reference):
     n = len(images.split(TRAIN_SIZES[0]))
     if len(calls) != n:
         fail(f"train() should run the model once per batch ({n} batches), it ran it {len(calls)} times.")
+    train_mode = ("train() should put the model in training mode (model.train()) before the loop; "
+                  "it ran in evaluation mode.")
     if not all(training for training, _, _ in calls):
-        fail("train() should put the model in training mode (model.train()) before the loop; "
-             "it ran in evaluation mode.")
+        fail(train_mode)
+    expect_mode_in_source("train", "train", train_mode)
     if not all(grad for _, grad, _ in calls):
         fail("train() ran the model with gradients off (torch.no_grad()): backpropagation needs them."
              + NO_GRAPH_HINT)
@@ -454,12 +514,16 @@ def check_test_evaluation(test, *ignored, reference):
     if len(calls) != 3:
         fail(f"test() should run the model once per batch (3 batches), it ran it {len(calls)} times.")
     expect_outputs_on(calls, state, list(images.split(16)), "test()")
+    eval_mode = ("test() should put the model in evaluation mode (model.eval()) before the loop; "
+                 "it ran in training mode (layers such as dropout behave differently there).")
+    no_grad = ("test() should run the model inside `with torch.no_grad():`: no gradients are needed "
+               "for evaluation, and tracking them costs memory and time.")
     if any(training for training, _, _ in calls):
-        fail("test() should put the model in evaluation mode (model.eval()) before the loop; "
-             "it ran in training mode (layers such as dropout behave differently there).")
+        fail(eval_mode)
+    expect_mode_in_source("test", "eval", eval_mode)
     if any(grad for _, grad, _ in calls):
-        fail("test() should run the model inside `with torch.no_grad():`: no gradients are needed "
-             "for evaluation, and tracking them costs memory and time.")
+        fail(no_grad)
+    expect_no_grad_in_source("test", no_grad)
     if not torch.equal(parameters(model), torch.cat([t.reshape(-1) for t in state.values()])):
         fail("test() changed the model's weights: evaluation must never update the model.")
 
@@ -556,10 +620,14 @@ def check_predict_values(predict, *ignored, reference):
     calls = recorded(model)
     if not calls:
         fail("predict should run the model on the images.")
+    eval_mode = "predict should put the model in evaluation mode first (model.eval())."
+    no_grad = "predict should run the model inside `with torch.no_grad():`."
     if any(training for training, _, _ in calls):
-        fail("predict should put the model in evaluation mode first (model.eval()).")
+        fail(eval_mode)
+    expect_mode_in_source("predict", "eval", eval_mode)
     if any(grad for _, grad, _ in calls):
-        fail("predict should run the model inside `with torch.no_grad():`.")
+        fail(no_grad)
+    expect_no_grad_in_source("predict", no_grad)
     predictions, confidences = (torch.as_tensor(r) for r in result)
     with torch.no_grad():
         logits = local_net(state)(images)
