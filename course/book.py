@@ -65,23 +65,15 @@ def cache_key(page) -> str:
     return digest.hexdigest()
 
 
-def kernel_env(side_by_side: bool = False) -> dict:
+def kernel_env() -> dict:
     """The kernel's environment: ours, without a MPLBACKEND that would stop inline figures, and
     without tqdm bars (a frozen bar says nothing in a static page; as widgets it needs a CDN).
     MLP_COURSE_DATA points the chapters that load data sets (MNIST) at the offline copy that
-    ``python -m core.mnist_data`` provisions, unless it is set already.
-
-    ``side_by_side``: other chapters execute at the same time. PyTorch's OpenMP threads then wait
-    for their partners asleep (OMP_WAIT_POLICY=PASSIVE) instead of spinning: beside another
-    kernel on two cores, 600 steps of a small network took 19x their time alone with spinning
-    threads and 2.2x with passive ones (benchmarks/book_threads.py). The thread count stays
-    PyTorch's default, which the chapters' engineering asides compare with one thread."""
+    ``python -m core.mnist_data`` provisions, unless it is set already."""
     from core.mnist_data import ENV_DATA, data_root
     env = dict(os.environ, TQDM_DISABLE="1")
     env.pop("MPLBACKEND", None)
     env[ENV_DATA] = str(data_root())
-    if side_by_side:
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return env
 
 
@@ -105,9 +97,8 @@ def run_extra(client, nb, source: str) -> list:
     return cell.outputs
 
 
-def run_cells(page, chapter: str, side_by_side: bool = False):
-    """Execute a copy of the page cell by cell in a fresh kernel; raise BookError on an error.
-    ``side_by_side``: other chapters run at the same time (see :func:`kernel_env`)."""
+def run_cells(page, chapter: str):
+    """Execute a copy of the page cell by cell in a fresh kernel; raise BookError on an error."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellControlSignal, CellExecutionError, DeadKernelError
 
@@ -118,7 +109,7 @@ def run_cells(page, chapter: str, side_by_side: bool = False):
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(scratch)}},
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    with client.setup_kernel(env=kernel_env(side_by_side)):
+    with client.setup_kernel(env=kernel_env()):
         run_extra(client, nb, figure_alt.KERNEL_SETUP)
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -147,7 +138,7 @@ def with_outputs(page, executed):
     return page
 
 
-def executed(page, chapter: str, side_by_side: bool = False):
+def executed(page, chapter: str):
     """Return (the executed page, True if its outputs came from the cache)."""
     cached = EXEC_CACHE / f"{cache_key(page)}.ipynb"
     if cached.exists():
@@ -156,7 +147,7 @@ def executed(page, chapter: str, side_by_side: bool = False):
     count = sum(c.cell_type == "code" for c in page.cells)
     log(f"{chapter}: executing {count} code cells ...")
     start = time.monotonic()
-    nb = run_cells(page, chapter, side_by_side)
+    nb = run_cells(page, chapter)
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(".partial")
     nbformat.write(nb, str(partial))
@@ -286,7 +277,7 @@ def execute_all(masters: list[Path], jobs: int) -> dict:
     from concurrent.futures import ThreadPoolExecutor
     heavy_first = sorted(masters, key=lambda m: not Chapter.read(m).data)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {m.name: pool.submit(executed, page_for(m, "full"), m.stem, jobs > 1) for m in heavy_first}
+        futures = {m.name: pool.submit(executed, page_for(m, "full"), m.stem) for m in heavy_first}
         try:
             return {name: future.result()[0] for name, future in futures.items()}
         except BaseException:
