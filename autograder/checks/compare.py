@@ -248,17 +248,25 @@ def student_source() -> str | None:
     return getattr(session, "student_code", None) if session is not None else None
 
 
-def forbidden_names(source: str, names: set[str]) -> list[str]:
-    """The names from ``names``, and the ways of reaching a function by a computed name, that the
-    code uses (as a name, an attribute, an import or a string naming one). Cells that do not
-    parse are skipped (they did not run either)."""
+def parsed_cells(source: str) -> list:
+    """The syntax trees of the student's cells (:func:`student_source`); cells that do not parse
+    are skipped (they did not run either)."""
     import ast
-    found = set()
+    trees = []
     for cell in source.split("\n# %% cell\n"):
         try:
-            tree = ast.parse(cell)
+            trees.append(ast.parse(cell))
         except SyntaxError:
             continue
+    return trees
+
+
+def forbidden_names(source: str, names: set[str]) -> list[str]:
+    """The names from ``names``, and the ways of reaching a function by a computed name, that the
+    code uses (as a name, an attribute, an import or a string naming one)."""
+    import ast
+    found = set()
+    for tree in parsed_cells(source):
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and node.id in names | DYNAMIC_NAMES:
                 found.add(node.id)

@@ -28,7 +28,7 @@ from torch.optim import Adam   # bound when the checks load, before any student 
 
 from autograder.checks.compare import (CheckFailed, call, call_ref, expect_close, expect_shape,
                                        fail, generator, in_student_kernel, in_student_kernel_ref,
-                                       is_instance, student_source, type_name)
+                                       is_instance, parsed_cells, student_source, type_name)
 
 SLUG = "mnist"
 LAYER_SHAPES = [(100, 784), (100,), (10, 100), (10,)]
@@ -146,14 +146,8 @@ def source_calls(name: str) -> set[str] | None:
     source = student_source()
     if source is None:
         return None
-    defs = {}
-    for cell in source.split("\n# %% cell\n"):
-        try:
-            tree = ast.parse(cell)
-        except SyntaxError:
-            continue   # it did not run either
-        defs.update({node.name: node for node in tree.body
-                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))})
+    defs = {node.name: node for tree in parsed_cells(source) for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     calls, seen, todo = set(), set(), [name]
     while todo:
         function = todo.pop()
@@ -174,16 +168,11 @@ def source_calls(name: str) -> set[str] | None:
     return calls
 
 
-def expect_mode_in_source(name: str, mode: str, message: str) -> None:
-    """``mode`` ('train' or 'eval') is switched on in the student's ``def name``: else fail."""
+def expect_in_source(name: str, any_of: set[str], message: str) -> None:
+    """The student's ``def name`` calls one of ``any_of`` (``{"eval"}``, ``{"train"}``,
+    NO_GRAD_CALLS): else fail with ``message``. Nothing to check where the source is unknown."""
     calls = source_calls(name)
-    if calls is not None and mode not in calls:
-        fail(message)
-
-
-def expect_no_grad_in_source(name: str, message: str) -> None:
-    calls = source_calls(name)
-    if calls is not None and not calls & NO_GRAD_CALLS:
+    if calls is not None and not calls & any_of:
         fail(message)
 
 
@@ -430,7 +419,7 @@ def check_train_steps(train, *ignored, reference):
                   "it ran in evaluation mode.")
     if not all(training for training, _, _ in calls):
         fail(train_mode)
-    expect_mode_in_source("train", "train", train_mode)
+    expect_in_source("train", {"train"}, train_mode)
     if not all(grad for _, grad, _ in calls):
         fail("train() ran the model with gradients off (torch.no_grad()): backpropagation needs them."
              + NO_GRAPH_HINT)
@@ -520,10 +509,10 @@ def check_test_evaluation(test, *ignored, reference):
                "for evaluation, and tracking them costs memory and time.")
     if any(training for training, _, _ in calls):
         fail(eval_mode)
-    expect_mode_in_source("test", "eval", eval_mode)
+    expect_in_source("test", {"eval"}, eval_mode)
     if any(grad for _, grad, _ in calls):
         fail(no_grad)
-    expect_no_grad_in_source("test", no_grad)
+    expect_in_source("test", NO_GRAD_CALLS, no_grad)
     if not torch.equal(parameters(model), torch.cat([t.reshape(-1) for t in state.values()])):
         fail("test() changed the model's weights: evaluation must never update the model.")
 
@@ -624,10 +613,10 @@ def check_predict_values(predict, *ignored, reference):
     no_grad = "predict should run the model inside `with torch.no_grad():`."
     if any(training for training, _, _ in calls):
         fail(eval_mode)
-    expect_mode_in_source("predict", "eval", eval_mode)
+    expect_in_source("predict", {"eval"}, eval_mode)
     if any(grad for _, grad, _ in calls):
         fail(no_grad)
-    expect_no_grad_in_source("predict", no_grad)
+    expect_in_source("predict", NO_GRAD_CALLS, no_grad)
     predictions, confidences = (torch.as_tensor(r) for r in result)
     with torch.no_grad():
         logits = local_net(state)(images)
