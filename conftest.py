@@ -21,24 +21,43 @@ BOOK_FIXTURES = {"full_html", "plain_html"}
 MNIST_FILES = {"test_mnist_data.py", "test_grading_mnist.py"}
 
 
-# With `pytest -n N --dist loadgroup` (pytest-xdist: `make test`) the tests that share something
-# built once on disk run in one worker: the book's editions (one _build/), the Colab-like venv,
-# and MNIST's provisioned copy.
+# With `pytest -n N --dist loadgroup` (pytest-xdist: `make test-fast`, or by hand) the tests that
+# share something run in one worker: the grading cluster (conftest.grading_scheduler), the book's
+# editions (one _build/), the Colab-like venv, MNIST's provisioned copy, and a slow module's own
+# fixture. `make test` runs in one process: in two on two cores it took longer (a 2-process run
+# was at 76 % after 19.5 min, against 19 min for the whole suite in one), the grading tests keep
+# both cores busy themselves.
 
 
+@pytest.hookimpl(tryfirst=True)   # before xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(items):
     for item in items:
         if BOOK_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.book)
-            item.add_marker(pytest.mark.xdist_group("book"))
         if "browser" in item.fixturenames:
             item.add_marker(pytest.mark.browser)
         if item.path.name in MNIST_FILES or "06_mnist" in item.nodeid:
             item.add_marker(pytest.mark.mnist)
-        if "colab_python" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("colab"))
-        elif item.get_closest_marker("mnist") and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group("mnist"))
+        group = xdist_group_of(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def xdist_group_of(item) -> str | None:
+    """The one worker group an item belongs to (grading first: MNIST's grading batch grades on
+    the session's cluster too), or None. A slow test's module is its group otherwise: its module
+    fixture (a graded class, a built venv) is built once, and its tests may build on each other."""
+    if "grading_scheduler" in item.fixturenames:
+        return "grading"
+    if BOOK_FIXTURES & set(item.fixturenames):
+        return "book"
+    if "colab_python" in item.fixturenames:
+        return "colab"
+    if item.get_closest_marker("mnist"):
+        return "mnist"
+    if item.get_closest_marker("slow"):
+        return item.path.name
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -179,7 +179,7 @@ def graded_fixture(slug: str, submissions, env: dict | None = None, needs=()):
     import pytest
 
     @pytest.fixture(scope="module")
-    def graded(tmp_path_factory, request):
+    def graded(tmp_path_factory, request, grading_scheduler):
         from autograder.grade import grade
         for fixture in needs:
             request.getfixturevalue(fixture)
@@ -197,7 +197,7 @@ def graded_fixture(slug: str, submissions, env: dict | None = None, needs=()):
             for key, value in (env or {}).items():
                 patch.setenv(key, str(value() if callable(value) else value))
             results = grade(slug, files, tmp_path_factory.mktemp("grades"),
-                            scheduler=request.getfixturevalue("grading_scheduler"))
+                            scheduler=grading_scheduler)
         return Batch(cases, {r.student: r for r in results}, before, digest())
 
     return graded
