@@ -33,6 +33,23 @@ def grading_config(config, limits) -> None:
 
 
 _FEEDBACK_EXPORTERS: dict = {}
+REMEMBERED_PAGES_PARTS = 4096   # cells' HTML kept per exporter (a class's distinct cells: hundreds)
+
+
+class Remembered:
+    """A bounded memo: ``get(key, compute)`` returns the value computed first for ``key``;
+    past REMEMBERED_PAGES_PARTS keys it starts again from empty (a class's distinct cells fit)."""
+
+    def __init__(self):
+        self.values: dict = {}
+
+    def get(self, key, compute):
+        if key not in self.values:
+            if len(self.values) >= REMEMBERED_PAGES_PARTS:
+                self.values.clear()
+            self.values[key] = compute()
+        return self.values[key]
+
 
 # The feedback page shows what a student's code displayed: it must stay inert. nbconvert's
 # SanitizeHTML (bleach) escapes scripts, event handlers, iframes, forms and `javascript:` links
@@ -82,21 +99,55 @@ NO_ALT_TEXT = "No description has been provided for this image"
 
 
 def feedback_exporter_class():
-    """nbconvert's HTML exporter without its last pass, which parses the whole rendered page
-    again with BeautifulSoup to give images a default alt text and JupyterLab cells a tabindex
-    (the feedback page is classic: no such cells). That pass was about half of a page's cost
-    (0.4 s a submission); the alt text is added here in one linear scan."""
+    """nbconvert's HTML exporter, made for one page per submission of a whole class:
+
+    * without its last pass, which parses the whole rendered page again with BeautifulSoup to
+      give images a default alt text and JupyterLab cells a tabindex (the feedback page is
+      classic: no such cells). That pass was about half of a page's cost (0.4 s a submission);
+      the alt text is added here in one linear scan;
+    * remembering the HTML of each code cell's highlighting and each Markdown cell's rendering,
+      by their text: a class's notebooks share most of their cells, and highlighting alone was
+      0.7 s of each backpropagation page (``benchmarks/feedback_pages.py``)."""
+    from jinja2 import pass_context
     from nbconvert.exporters import HTMLExporter, TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
+    class RememberingHighlight(Highlight2HTML):
+        """The highlighted HTML of a cell's source, computed once per (source, language)."""
+
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.seen = Remembered()
+
+        def __call__(self, source, language=None, metadata=None):
+            magic = (metadata or {}).get("magics_language")
+            return self.seen.get((source, language, magic),
+                                 lambda: Highlight2HTML.__call__(self, source, language, metadata))
+
     class FeedbackExporter(HTMLExporter):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.highlighters: dict = {}
+            self.rendered = Remembered()
+
+        def highlighter(self, lexer):
+            if lexer not in self.highlighters:
+                self.highlighters[lexer] = RememberingHighlight(pygments_lexer=lexer, parent=self)
+            return self.highlighters[lexer]
+
+        @pass_context
+        def markdown2html(self, context, source):
+            cell = context.get("cell", {})
+            if cell.get("attachments") or self.embed_images:   # the page depends on more than the text
+                return HTMLExporter.markdown2html(self, context, source)
+            return self.rendered.get(source, lambda: HTMLExporter.markdown2html(self, context, source))
+
         def from_notebook_node(self, nb, resources=None, **kw):
             # HTMLExporter.from_notebook_node up to its BeautifulSoup pass (nbconvert 7)
             langinfo = nb.metadata.get("language_info", {})
             lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-            self.register_filter("highlight_code", self.filters.get(
-                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            self.register_filter("highlight_code", self.filters.get("highlight_code", self.highlighter(lexer)))
             resources = self._init_resources(resources)
             self.register_filter("filter_data_type", WidgetsDataTypeFilter(
                 notebook_metadata=self._nb_metadata, parent=self, resources=resources))
