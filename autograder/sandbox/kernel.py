@@ -84,6 +84,8 @@ def zygote_environment(preload: list[str]) -> dict:
     env = {**COMMON_ENV, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
            "HOME": os.environ.get("HOME", "/tmp"), "MLP_PRELOAD": json.dumps(preload),
            "MLP_SCRATCH_ROOT": str(scratch_root())}
+    if os.environ.get("MLP_WARM_FIGURES") == "0":   # benchmarks/kernel_warmup.py's baseline
+        env["MLP_WARM_FIGURES"] = "0"
     return env
 
 

@@ -140,6 +140,30 @@ def preload(modules: list[str]) -> dict:
     return failed
 
 
+def warm_figures() -> None:
+    """Draw one figure off-screen (text, math text, lines, a filled contour, a legend) when
+    Matplotlib is preloaded, so that every forked kernel starts with Matplotlib's font and
+    math-text caches filled: a kernel's first figure took 0.4 s longer than the next ones. No
+    pyplot state is touched (no backend chosen, no figure kept, rcParams unchanged)."""
+    if "matplotlib" not in sys.modules or os.environ.get("MLP_WARM_FIGURES") == "0":
+        return
+    import io
+
+    import numpy
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(4, 3))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, 2)
+    grid = numpy.linspace(-1, 1, 20)
+    axes[0].plot(grid, grid ** 2, "o-", label="$f(x) = x^2$")
+    axes[0].set(xlabel="$x$", ylabel="$\\eta$", title="warm-up")
+    axes[0].legend()
+    axes[1].contourf(grid, grid, numpy.add.outer(grid, grid), levels=5)
+    figure.tight_layout()
+    figure.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+
+
 def serve(control: socket.socket) -> bool:
     """Answer spawn requests until the worker goes (end of file: True, the worker's scratch folder
     goes too) or retires this server for another one in the same worker (False: the scratch
@@ -177,6 +201,10 @@ def main() -> None:
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     modules = json.loads(os.environ.pop("MLP_PRELOAD", "[]"))
     failed = preload(modules)
+    try:
+        warm_figures()
+    except Exception:  # noqa: BLE001 (a warm-up only saves time; the kernel draws as usual)
+        pass
     import gc
     gc.collect()
     gc.freeze()   # keep the preloaded objects' pages shared between forked kernels
