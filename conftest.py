@@ -21,16 +21,17 @@ BOOK_FIXTURES = {"full_html", "plain_html"}
 MNIST_FILES = {"test_mnist_data.py", "test_grading_mnist.py"}
 
 
-# With `pytest -n N --dist loadgroup` (pytest-xdist: `make test-fast`, or by hand) the tests that
-# share something run in one worker: the grading cluster (conftest.grading_scheduler), the book's
-# editions (one _build/), the Colab-like venv, MNIST's provisioned copy, and a slow module's own
-# fixture. `make test` runs in one process: in two on two cores it took longer (a 2-process run
-# was at 76 % after 19.5 min, against 19 min for the whole suite in one), the grading tests keep
-# both cores busy themselves.
+# With `pytest -n N --dist loadgroup` (pytest-xdist: `make test-fast`, the first half of
+# `make test`) the tests that share something run in one worker: the grading cluster
+# (conftest.grading_scheduler), the book's editions (one _build/), the Colab-like venv, MNIST's
+# provisioned copy, and a slow module's own fixture. The tests marked `grading` run in one process
+# after the rest (`make test`): their clusters keep both cores busy themselves, and beside other
+# tests they ran slower (a whole suite in two processes was at 76 % after 19.5 min, against
+# 19 min in one).
 
 
-@pytest.hookimpl(tryfirst=True)   # before xdist reads the groups (--dist loadgroup)
-def pytest_collection_modifyitems(items):
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
     for item in items:
         if BOOK_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.book)
@@ -38,9 +39,23 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
         if item.path.name in MNIST_FILES or "06_mnist" in item.nodeid:
             item.add_marker(pytest.mark.mnist)
+        if "grading_scheduler" in item.fixturenames and not item.get_closest_marker("grading"):
+            item.add_marker(pytest.mark.grading)
         group = xdist_group_of(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+            if getattr(config.option, "loadgroup", False):   # in a pytest-xdist worker
+                name_with_group(item, group)
+
+
+def name_with_group(item, group: str) -> None:
+    """Name the test ``nodeid@group``, which is how pytest-xdist's loadgroup scheduler finds its
+    group. xdist 3.8 sets ``item._nodeid`` for that, which pytest 9 no longer reads (a node's id is
+    ``item._id``), so without this every group was split across the workers
+    (tests/test_xdist_groups.py)."""
+    from _pytest.nodeid import NodeId
+    if not item.nodeid.endswith(f"@{group}"):
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
 def xdist_group_of(item) -> str | None:
