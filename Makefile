@@ -67,13 +67,21 @@ lms-export: $(INSTALLED)  ## LMS import files: make lms-export FOLDERS="..." ARG
 similarity: $(INSTALLED)  ## similar submissions: make similarity CHAPTER=01 SUBMISSIONS=submissions.zip [OUT=grades]
 	$(PY) -m course similarity $(CHAPTER) $(SUBMISSIONS) --out $(or $(OUT),grades) $(ARGS)
 
-# The fast tests run in FAST_JOBS processes (pytest-xdist; 0: in this one). The whole suite runs
-# in one: its grading tests keep both cores busy themselves (a 2-process run was slower on two
-# cores). Tests sharing a build (book, Colab-like venv, MNIST) stay together under -n (conftest.py).
+# `make test` runs the suite in two parts: every test that does not grade in TEST_JOBS processes
+# (pytest-xdist; tests sharing a build, the book, the Colab-like venv or MNIST, stay together:
+# conftest.py), then the tests marked `grading` in one process: their Dask workers keep both cores
+# busy themselves. Both parts always run; the target fails if either did. The fast tests run in
+# FAST_JOBS processes (0: in this one).
+TEST_JOBS ?= 2
 FAST_JOBS ?= 2
 
 test: setup  ## run the whole test suite (builds, grading, notebook execution)
-	$(PY) -m pytest
+	@status=0; \
+	echo "== the tests that do not grade, in $(TEST_JOBS) processes"; \
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup -m "not grading" || status=1; \
+	echo "== the grading tests, in one process"; \
+	$(PY) -m pytest -m grading || status=1; \
+	exit $$status
 
 test-fast: $(INSTALLED)  ## the tests that take seconds: no grading runs, book, browser or MNIST
 	$(PY) -m pytest -n $(FAST_JOBS) --dist loadgroup -m "not slow and not book and not browser and not mnist"

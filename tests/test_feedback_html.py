@@ -18,7 +18,7 @@ from autograder.grade import grade
 from tests.catalog.relu_approximation import CORRECT
 from tests.helpers import student_notebook, with_answers, write
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 CHAPTER = "01_relu_approximation.ipynb"
 MARK = "document.title = 'PWNED'"
 

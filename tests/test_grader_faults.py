@@ -16,7 +16,7 @@ from tests.catalog.relu_approximation import CORRECT
 from tests.helpers import student_notebook, with_answers, write
 
 CHAPTER = "01_relu_approximation.ipynb"
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from tests.catalog.relu_approximation import CORRECT, WRONG
 from tests.corpus.make_corpus import CASES, FULL, LMS_CASES, build_bad
 from tests.helpers import student_notebook, with_answers, write
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 CHAPTER = "01_relu_approximation.ipynb"
 LIMITS = {"timeout_cell": 6, "timeout_notebook": 90, "memory_gb": 2}
 
@@ -115,9 +115,11 @@ def test_a_late_submission_is_graded_alone(corpus, tmp_path):
     assert fresh == ["late_student"] and results["late_student"].total == FULL
 
 
-def test_an_interrupted_run_picks_up_where_it_stopped(tmp_path):
+def test_an_interrupted_run_picks_up_where_it_stopped(tmp_path, grading_scheduler):
     """Ctrl-C after the second result (raised where the instructor's would arrive: while results
-    come in); the command run again grades exactly the rest, and the rows are complete."""
+    come in) stops the command's own cluster; the command run again (on the session's running
+    cluster: a second cluster start would prove nothing more) grades exactly the rest, and the
+    rows are complete."""
     student = student_notebook(CHAPTER)
     folder = tmp_path / "subs"
     answers = [CORRECT["loop"], WRONG["bias_sign_flipped"], CORRECT["vectorised"],
@@ -138,7 +140,7 @@ def test_an_interrupted_run_picks_up_where_it_stopped(tmp_path):
     store = out / ".grader" / "results"
     assert len(list(store.glob("*.json"))) == 2
     command = [sys.executable, "-m", "course", "grade", "relu_approximation", str(folder),
-               "--out", str(out), "--workers", "1", "--no-progress",
+               "--out", str(out), "--scheduler", grading_scheduler, "--no-progress",
                "--timeout-cell", str(LIMITS["timeout_cell"]),
                "--timeout-notebook", str(LIMITS["timeout_notebook"]),
                "--memory", str(LIMITS["memory_gb"])]   # the same limits: the same keys

@@ -13,7 +13,7 @@ import pytest
 from core import paths
 from tests.corpus.make_corpus import FULL, build_class
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ POINTS = check_points(CHAPTER)
 GRADED_WRONG = ["tutorial_loop_direct_formula", "shift_by_global_max", "log_of_softmax_underflows",
                 "sum_instead_of_mean", "returns_python_float", "casts_to_float32", "calls_the_builtin",
                 "max_without_keepdim", "sign_flipped"]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
 
 def losing(lost) -> dict[str, float]:

@@ -11,7 +11,7 @@ from tests.helpers import (assert_zipped_points, check_points, feedback_errors, 
 
 POINTS = check_points(CHAPTER)
 FULL = sum(POINTS.values())
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
 
 def submissions() -> dict:

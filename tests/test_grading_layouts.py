@@ -22,7 +22,7 @@ from tests.helpers import student_notebook, with_answers, write
 
 CHAPTER = "01_relu_approximation.ipynb"
 FULL = 3.0
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
 PROBE = """
 import os as _os

@@ -14,7 +14,7 @@ from tests.helpers import (assert_points, check_points, expected_points, find_ce
 
 POINTS = check_points(CHAPTER)
 THINKS = ("relu_limit", "depth_limit")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
 
 def with_thoughts(nb):

@@ -22,7 +22,7 @@ from tests.helpers import (assert_points, check_points, expected_points, feedbac
 POINTS = check_points(CHAPTER)
 WRONG_IN_BATCH = 5
 CORRECT_IN_BATCH = max(len(v) for v in CORRECT.values())
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
 
 def submissions():

@@ -16,7 +16,7 @@ from tests.helpers import (assert_points, check_points, expected_points, feedbac
 POINTS = check_points(CHAPTER)
 FULL = sum(POINTS.values())
 ZERO = dict.fromkeys(POINTS, 0.0)
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
 
 def tag_test_cells(nb, tag):

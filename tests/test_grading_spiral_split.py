@@ -25,7 +25,7 @@ POINTS = {"shuffle_and_split_data_split": 2.0, "shuffle_and_split_data_seed": 1.
           "train_test_classification_training": 2.0, "train_test_classification_accuracy": 2.0}
 THINK = ("train_eval_modes", "generalisation")
 WRONG_IN_BATCH = 6
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 
 
 def with_think_answers(nb):

@@ -14,7 +14,7 @@ from autograder.instructor.handgrade import HandGradeError
 from tests.catalog.spiral_split import CORRECT
 from tests.helpers import find_cell, student_notebook, with_answers
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 CHAPTER = "04_spiral_split.ipynb"
 AUTO = 7.0          # the chapter's automatically graded points
 THINK = ("train_eval_modes", "generalisation")

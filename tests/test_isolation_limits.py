@@ -20,7 +20,7 @@ from core import paths
 from tests.catalog.relu_approximation import CORRECT
 from tests.helpers import student_notebook, with_answers, write
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 CHAPTER = "01_relu_approximation.ipynb"
 TOKEN = f"esc{os.getpid() % 100000}"   # names the test's kernels, to find them on the host
 FULL = 3.0

@@ -13,7 +13,7 @@ from core import paths
 from tests.catalog.relu_approximation import CORRECT, WRONG
 from tests.helpers import student_notebook, with_answers, write
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.grading]
 CHAPTER = "01_relu_approximation.ipynb"
 SOLUTION = paths.SOLUTIONS / "relu_approximation.py"
 CHECKS = paths.AUTOGRADER / "checks" / "relu_approximation.py"
