@@ -119,8 +119,8 @@ def serve(folder: Path):
 
 
 @pytest.fixture(scope="module", params=["full", "no-solutions"])
-def site(request, browser):
-    html_dir = request.getfixturevalue("full_html" if request.param == "full" else "plain_html")
+def site(request, browser, full_html, plain_html):   # both named: the tests join the book's group
+    html_dir = full_html if request.param == "full" else plain_html
     server, base = serve(html_dir)
     shots = SCREENSHOTS / request.param
     shutil.rmtree(shots, ignore_errors=True)
