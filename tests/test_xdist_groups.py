@@ -5,7 +5,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from core import paths
+
+pytestmark = pytest.mark.slow   # a pytest run of its own in two workers: seconds
 
 GROUPED = ["tests/test_term_lms.py::test_the_term_gradebook_follows_hand_grades",   # two slow tests
            "tests/test_term_lms.py::test_the_lms_command_writes_both"]             # of one module
