@@ -39,10 +39,25 @@ from autograder.grade import grade  # noqa: E402
 from tests.helpers import check_points, zipped_submissions  # noqa: E402
 
 
-def catalog_submissions(chapter: str, n: int) -> dict[str, nbformat.NotebookNode]:
+def catalog_arguments(description: str) -> argparse.Namespace:
+    """--chapter, --n and --rounds, as this benchmark and kernel_warmup.py take them."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--chapter", default="backprop", help="a catalog in tests/catalog/")
+    parser.add_argument("--n", type=int, default=8, help="submissions per round")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of each mode, alternating")
+    return parser.parse_args()
+
+
+def catalog_files(chapter: str, n: int, folder: Path) -> dict[str, Path]:
+    """The first n submissions of the chapter's test catalog (zipped as the grading tests zip
+    them), written to folder: name -> notebook file."""
     catalog = importlib.import_module(f"tests.catalog.{chapter}")
     cases = zipped_submissions(catalog, check_points(catalog.CHAPTER))
-    return {name: nb for name, (nb, _) in list(cases.items())[:n]}
+    files = {}
+    for name, (nb, _) in list(cases.items())[:n]:
+        files[name] = folder / f"{name}.ipynb"
+        nbformat.write(nb, str(files[name]))
+    return files
 
 
 def without_memo(render):
@@ -92,17 +107,10 @@ DEFAULT_PARTS = workspace.REMEMBERED_PAGES_PARTS
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--chapter", default="backprop", help="a catalog in tests/catalog/")
-    parser.add_argument("--n", type=int, default=8, help="submissions per round")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of each mode, alternating")
-    args = parser.parse_args()
+    args = catalog_arguments(__doc__.split("\n")[0])
     with tempfile.TemporaryDirectory(prefix="feedback-bench-") as tmp:
         work = Path(tmp)
-        files = {}
-        for name, nb in catalog_submissions(args.chapter, args.n).items():
-            files[name] = work / f"{name}.ipynb"
-            nbformat.write(nb, str(files[name]))
+        files = catalog_files(args.chapter, args.n, work)
         runs = {"off": [], "on": []}
         grade(args.chapter, dict(list(files.items())[:1]), work / "warm", workers=0)  # zygote
         for i in range(args.rounds):

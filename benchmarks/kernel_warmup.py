@@ -12,7 +12,6 @@ _build/benchmarks/kernel_warmup.json.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -24,9 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from feedback_pages import catalog_submissions  # noqa: E402  (sets up the environment)
-
-import nbformat  # noqa: E402
+from feedback_pages import catalog_arguments, catalog_files  # noqa: E402  (sets up the environment)
 
 from autograder.grade import grade  # noqa: E402
 from autograder.sandbox import kernel  # noqa: E402
@@ -42,18 +39,11 @@ def fresh_fork_server(chapter: str, one: dict, out: Path, warm: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--chapter", default="backprop", help="a catalog in tests/catalog/")
-    parser.add_argument("--n", type=int, default=8, help="submissions per round")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of each mode, alternating")
-    args = parser.parse_args()
+    args = catalog_arguments(__doc__.split("\n")[0])
     seconds = {"cold": [], "warm": []}
     with tempfile.TemporaryDirectory(prefix="warmup-bench-") as tmp:
         work = Path(tmp)
-        files = {}
-        for name, nb in catalog_submissions(args.chapter, args.n).items():
-            files[name] = work / f"{name}.ipynb"
-            nbformat.write(nb, str(files[name]))
+        files = catalog_files(args.chapter, args.n, work)
         one = dict(list(files.items())[:1])
         for i in range(args.rounds):
             for mode in ("cold", "warm"):
